@@ -1,0 +1,84 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "canal",
+    products: [
+        .library(name: "CanalSelector", targets: ["CanalSelector"]),
+        .library(name: "CanalModel", targets: ["CanalModel"]),
+        .library(name: "CanalManifest", targets: ["CanalManifest"]),
+        .library(name: "CanalDatastore", targets: ["CanalDatastore"]),
+        .executable(name: "canalctl", targets: ["canalctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // The selector language: a leaf, shared by validation, listing and compilation.
+        .target(name: "CanalSelector", swiftSettings: swiftSettings),
+        // Calico v3 resources, validation, defaults, IP/CIDR values.
+        .target(name: "CanalModel", dependencies: ["CanalSelector"], swiftSettings: swiftSettings),
+        // Manifest files (YAML and JSON, multi-document, kind: List) to and from model values.
+        .target(
+            name: "CanalManifest",
+            dependencies: ["CanalModel", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        // The key/value seam, its backends (in-memory, etcd v3) and the typed client.
+        .target(
+            name: "CanalDatastore",
+            dependencies: ["CanalModel", "CCurl", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "canalctl",
+            dependencies: [
+                "CanalModel", "CanalManifest", "CanalSelector", "CanalDatastore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Examples/canalctl",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanalSelectorTests",
+            dependencies: ["CanalSelector", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanalModelTests",
+            dependencies: ["CanalModel", "CanalSelector", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanalManifestTests",
+            dependencies: ["CanalManifest", "CanalModel", .product(name: "PropertyBased", package: "swift-property-based")],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanalDatastoreTests",
+            dependencies: ["CanalDatastore", "CanalModel"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ExamplesTests",
+            dependencies: ["CanalModel"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

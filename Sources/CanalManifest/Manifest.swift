@@ -1,0 +1,1 @@
+// Manifest reading and writing: see Manifest.swift.
