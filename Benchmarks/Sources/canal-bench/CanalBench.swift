@@ -1,0 +1,73 @@
+// canal-bench: Canal's benchmark runner.
+//
+//   canal-bench <benchmark>...     run the named benchmarks (or `all`)
+//   canal-bench --list             list them
+//
+// Each benchmark prints lines `bench <name> <value> <unit>`; a benchmark whose checksum is wrong
+// makes the program exit non-zero. To add one, write a type with a `run() -> Bool` and list it
+// in `CanalBench.benchmarks`.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One benchmark subcommand.
+struct Benchmark: Sendable {
+    var name: String
+    var summary: String
+    /// Runs the benchmark, printing its lines; returns false when a checksum fails.
+    var run: @Sendable () -> Bool
+}
+
+@main
+enum CanalBench {
+    static let benchmarks: [Benchmark] = [
+        Benchmark(
+            name: "selector",
+            summary: "selector parse, unique id and evaluation (shared/bench/selector-workload.md)",
+            run: { SelectorBenchmark.run() }
+        )
+    ]
+
+    static func usage() -> String {
+        var text = "usage: canal-bench <benchmark>... | all | --list\nbenchmarks:\n"
+        for b in benchmarks { text += "  \(b.name)\t\(b.summary)\n" }
+        return text
+    }
+
+    static func printError(_ text: String) {
+        var text = text
+        text.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
+    }
+
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.isEmpty || arguments.contains("--help") || arguments.contains("-h") {
+            print(usage(), terminator: "")
+            exit(arguments.isEmpty ? 2 : 0)
+        }
+        if arguments == ["--list"] {
+            for b in benchmarks { print(b.name) }
+            exit(0)
+        }
+        var selected: [Benchmark] = []
+        for name in arguments {
+            if name == "all" {
+                selected.append(contentsOf: benchmarks)
+            } else if let b = benchmarks.first(where: { $0.name == name }) {
+                selected.append(b)
+            } else {
+                printError("canal-bench: unknown benchmark '\(name)'\n" + usage())
+                exit(2)
+            }
+        }
+        var failed = false
+        for b in selected where !b.run() {
+            printError("canal-bench: \(b.name) FAILED\n")
+            failed = true
+        }
+        exit(failed ? 1 : 0)
+    }
+}
