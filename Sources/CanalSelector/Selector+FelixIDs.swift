@@ -5,8 +5,27 @@ extension Selector {
     /// Felix uses it for every IP set id: `s` for selectors (``Selector/uniqueID``), `n` for named
     /// ports (``namedPortUniqueID(protocol:port:)``), `svc` and `svcnoport` for services.
     public static func uniqueID(prefix: String, content: String) -> String {
-        let digest = SHA2.sha224((prefix + ":" + content).utf8)
-        return prefix + ":" + Base64URL.encodeNoPadding(digest)
+        var prefix = prefix
+        var content = content
+        return prefix.withUTF8 { p in
+            content.withUTF8 { c in
+                withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { digest in
+                    let colon: [UInt8] = [UInt8(ascii: ":")]
+                    colon.withUnsafeBytes { colon in
+                        SHA256Core.hash(
+                            parts: [UnsafeRawBufferPointer(p), colon, UnsafeRawBufferPointer(c)],
+                            initial: SHA256Core.initial224, words: 7, into: digest.baseAddress!
+                        )
+                    }
+                    var out: [UInt8] = []
+                    out.reserveCapacity(p.count + 1 + 38)
+                    out.append(contentsOf: p)
+                    out.append(UInt8(ascii: ":"))
+                    Base64URL.encode(UnsafeRawBufferPointer(rebasing: digest[0..<28]), appendingTo: &out)
+                    return String(decoding: out, as: UTF8.self)
+                }
+            }
+        }
     }
 
     /// The unique id of the IP set of endpoints matching this selector that have a port named

@@ -22,11 +22,12 @@ public struct Selector: Sendable, Hashable, CustomStringConvertible {
     /// The deepest nesting of parentheses accepted (Calico has no limit; Canal's guards the stack).
     public static let maximumNestingDepth = 256
 
-    private final class Storage: Sendable {
+    @usableFromInline
+    final class Storage: Sendable {
         let root: Node
         let canonical: String
         let uniqueID: String
-        let program: Program
+        @usableFromInline let program: Program
 
         init(root: Node) {
             self.root = root
@@ -37,7 +38,7 @@ public struct Selector: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    private let storage: Storage
+    @usableFromInline let storage: Storage
 
     private init(root: Node) {
         storage = Storage(root: root)
@@ -132,6 +133,10 @@ public struct Selector: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether the prepared labels match; does not allocate.
+    ///
+    /// Inlinable: inlined into a loop over label sets, the label set is not retained and
+    /// released around every call (the selector benchmark shows the gain).
+    @inlinable
     public func matches(_ labels: LabelSet) -> Bool {
         storage.program.evaluate(labels)
     }

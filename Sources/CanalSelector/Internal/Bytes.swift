@@ -2,12 +2,13 @@
 ///
 /// Everything in the selector language compares bytes, never Unicode-normalised text, so both
 /// sides of every comparison work on UTF-8 bytes.
+@usableFromInline
 enum Bytes {
     /// A fast, deterministic 64-bit hash of `bytes` (never zero, so zero can mark an empty slot).
     ///
     /// Not cryptographic and not seeded: it only has to agree between parse time and label-set
     /// construction time within one process, and a collision costs one extra byte comparison.
-    @inline(__always)
+    @usableFromInline
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         let count = bytes.count
         var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ (UInt64(truncatingIfNeeded: count) &* 0xFF51_AFD7_ED55_8CCD)
@@ -39,7 +40,7 @@ enum Bytes {
     }
 
     /// Whether `count` bytes at `a` equal `count` bytes at `b`.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
         var i = 0
         while i + 8 <= count {
@@ -58,6 +59,7 @@ enum Bytes {
     }
 
     /// Whether the `needle` bytes occur anywhere in `haystack` (an empty needle always does).
+    @usableFromInline
     static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: UnsafeRawBufferPointer) -> Bool {
         let n = needle.count
         if n == 0 { return true }
@@ -74,7 +76,7 @@ enum Bytes {
     }
 
     /// Whether `value` starts with `prefix`.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func hasPrefix(_ value: UnsafeRawBufferPointer, _ prefix: UnsafeRawBufferPointer) -> Bool {
         if prefix.count == 0 { return true }
         guard prefix.count <= value.count, let v = value.baseAddress, let p = prefix.baseAddress else { return false }
@@ -82,7 +84,7 @@ enum Bytes {
     }
 
     /// Whether `value` ends with `suffix`.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func hasSuffix(_ value: UnsafeRawBufferPointer, _ suffix: UnsafeRawBufferPointer) -> Bool {
         if suffix.count == 0 { return true }
         guard suffix.count <= value.count, let v = value.baseAddress, let s = suffix.baseAddress else { return false }

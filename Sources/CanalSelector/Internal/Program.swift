@@ -5,50 +5,96 @@
 /// targets swapped, and `all()`/`global()` disappear into their target, so evaluation is one loop
 /// over plain structs with no recursion, no allocation and no `String` operations. Label keys and
 /// literals are stored as UTF-8 bytes with a precomputed ``Bytes/hash(_:)``.
-struct Program: Sendable {
+///
+/// The evaluation loop over a ``LabelSet`` is `@inlinable` (with what it touches marked
+/// `@usableFromInline`): inlined into the caller's loop, the label set no longer has to be
+/// retained and released around an opaque call, which the selector benchmark measures as a
+/// large share of an evaluation.
+@usableFromInline
+final class Program: Sendable {
+    @usableFromInline
     enum Operation: UInt8, Sendable {
         case has, equal, `in`, contains, startsWith, endsWith
     }
 
+    @usableFromInline
     struct Instruction: Sendable {
-        var keyHash: UInt64
+        @usableFromInline var keyHash: UInt64
         /// The literal's hash (`equal`); unused otherwise.
-        var literalHash: UInt64
-        var keyStart: UInt32
-        var keyLength: UInt32
-        /// A byte range in ``bytes`` for the one-literal operations; for `in`, a range in ``setItems``.
-        var literalStart: UInt32
-        var literalLength: UInt32
+        @usableFromInline var literalHash: UInt64
+        @usableFromInline var keyStart: UInt32
+        @usableFromInline var keyLength: UInt32
+        /// A byte range in the bytes region for the one-literal operations; for `in`, a range of
+        /// set items.
+        @usableFromInline var literalStart: UInt32
+        @usableFromInline var literalLength: UInt32
         /// Index into ``keys`` (the `String` form, for evaluating `[String: String]`).
-        var keyIndex: UInt32
-        var onTrue: Int32
-        var onFalse: Int32
-        var operation: Operation
+        @usableFromInline var keyIndex: UInt32
+        @usableFromInline var onTrue: Int32
+        @usableFromInline var onFalse: Int32
+        @usableFromInline var operation: Operation
     }
 
+    @usableFromInline
     struct SetItem: Sendable {
-        var hash: UInt64
-        var start: UInt32
-        var length: UInt32
+        @usableFromInline var hash: UInt64
+        @usableFromInline var start: UInt32
+        @usableFromInline var length: UInt32
     }
 
     /// Jump targets below zero end the evaluation.
-    static let matched: Int32 = -1
-    static let notMatched: Int32 = -2
+    @usableFromInline static let matched: Int32 = -1
+    @usableFromInline static let notMatched: Int32 = -2
 
-    var instructions: [Instruction] = []
-    var setItems: [SetItem] = []
-    var bytes: [UInt8] = []
+    /// The whole program in one buffer: the instructions, then the set items, then the key and
+    /// literal bytes. Instruction `i` is at byte offset `i * stride`; set item and byte offsets
+    /// are relative to their regions.
+    @usableFromInline let code: [UInt64]
+    @usableFromInline let setItemsOffset: Int
+    @usableFromInline let bytesOffset: Int
     /// Distinct label keys, in order of first use.
-    var keys: [String] = []
-    var entry: Int32 = Program.matched
+    let keys: [String]
+    @usableFromInline let entry: Int32
 
     init(_ root: Node) {
-        entry = emit(root, onTrue: Self.matched, onFalse: Self.notMatched)
+        var builder = ProgramBuilder()
+        entry = builder.emit(root, onTrue: Self.matched, onFalse: Self.notMatched)
+        (code, setItemsOffset, bytesOffset) = builder.flatten()
+        keys = builder.keys
     }
 
     /// The result when the program has no tests at all (`all()`, `!global()`, …).
     var constant: Bool? { entry < 0 ? entry == Self.matched : nil }
+}
+
+/// Compiles a tree into instructions, set items and bytes.
+struct ProgramBuilder {
+    typealias Instruction = Program.Instruction
+    typealias SetItem = Program.SetItem
+    typealias Operation = Program.Operation
+
+    var instructions: [Instruction] = []
+    var setItems: [SetItem] = []
+    var bytes: [UInt8] = []
+    var keys: [String] = []
+
+    func flatten() -> (code: [UInt64], setItemsOffset: Int, bytesOffset: Int) {
+        let instructionBytes = instructions.count * MemoryLayout<Instruction>.stride
+        let setItemBytes = setItems.count * MemoryLayout<SetItem>.stride
+        var code = [UInt64](repeating: 0, count: (instructionBytes + setItemBytes + bytes.count + 7) / 8)
+        code.withUnsafeMutableBytes { raw in
+            instructions.withUnsafeBytes { raw.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            setItems.withUnsafeBytes {
+                guard let base = $0.baseAddress else { return }
+                (raw.baseAddress! + instructionBytes).copyMemory(from: base, byteCount: $0.count)
+            }
+            bytes.withUnsafeBytes {
+                guard let base = $0.baseAddress else { return }
+                (raw.baseAddress! + instructionBytes + setItemBytes).copyMemory(from: base, byteCount: $0.count)
+            }
+        }
+        return (code, instructionBytes, instructionBytes + setItemBytes)
+    }
 
     private mutating func appendBytes(_ s: String) -> (start: UInt32, length: UInt32, hash: UInt64) {
         let start = bytes.count
@@ -88,10 +134,11 @@ struct Program: Sendable {
             literalLength = UInt32(items.count)
             setItems.append(contentsOf: items)
         }
+        let index = keyIndex(key)
         instructions.append(
             Instruction(
                 keyHash: k.hash, literalHash: literalHash, keyStart: k.start, keyLength: k.length,
-                literalStart: literalStart, literalLength: literalLength, keyIndex: keyIndex(key),
+                literalStart: literalStart, literalLength: literalLength, keyIndex: index,
                 onTrue: onTrue, onFalse: onFalse, operation: operation
             )
         )
@@ -100,7 +147,7 @@ struct Program: Sendable {
 
     /// Emits `node` so that it continues at `onTrue`/`onFalse`, returning its entry point.
     /// Operands are emitted last to first so that every target exists before it is referenced.
-    private mutating func emit(_ node: Node, onTrue: Int32, onFalse: Int32) -> Int32 {
+    mutating func emit(_ node: Node, onTrue: Int32, onFalse: Int32) -> Int32 {
         switch node {
         case .all, .global:
             return onTrue
@@ -139,10 +186,10 @@ struct Program: Sendable {
 
 extension Program {
     /// Runs one test given the label's value (bytes and, when known, hash).
-    @inline(__always)
+    @inlinable @inline(__always)
     static func test(
         _ ins: Instruction, value: UnsafeRawBufferPointer, valueHash: UInt64?,
-        program: UnsafeRawBufferPointer, setItems: UnsafeBufferPointer<SetItem>
+        bytes: UnsafeRawPointer, setItems: UnsafeRawPointer
     ) -> Bool {
         switch ins.operation {
         case .has:
@@ -150,123 +197,111 @@ extension Program {
         case .equal:
             if let valueHash, valueHash != ins.literalHash { return false }
             guard value.count == Int(ins.literalLength) else { return false }
-            guard let v = value.baseAddress, let base = program.baseAddress else { return value.count == 0 }
-            return Bytes.equal(v, base + Int(ins.literalStart), count: value.count)
+            guard let v = value.baseAddress else { return true }
+            return Bytes.equal(v, bytes + Int(ins.literalStart), count: value.count)
         case .in:
             let hash = valueHash ?? Bytes.hash(value)
-            let start = Int(ins.literalStart)
             let count = Int(ins.literalLength)
-            var i: Int
-            if count <= 8 {
-                i = start
-            } else {
-                var lo = start, hi = start + count
-                while lo < hi {
-                    let mid = (lo + hi) >> 1
-                    if setItems[mid].hash < hash { lo = mid + 1 } else { hi = mid }
-                }
-                i = lo
+            let items = setItems + Int(ins.literalStart) * MemoryLayout<SetItem>.stride
+            @inline(__always) func item(_ i: Int) -> SetItem {
+                items.load(fromByteOffset: i * MemoryLayout<SetItem>.stride, as: SetItem.self)
             }
-            let end = start + count
-            while i < end {
-                let item = setItems[i]
-                if item.hash == hash && Int(item.length) == value.count {
-                    if value.count == 0 { return true }
-                    if let v = value.baseAddress, let base = program.baseAddress,
-                        Bytes.equal(v, base + Int(item.start), count: value.count)
-                    {
-                        return true
-                    }
+            var i = 0
+            if count > 8 {
+                var hi = count
+                while i < hi {
+                    let mid = (i + hi) >> 1
+                    if item(mid).hash < hash { i = mid + 1 } else { hi = mid }
                 }
-                if count > 8 && item.hash > hash { break }
+            }
+            while i < count {
+                let candidate = item(i)
+                if candidate.hash == hash && Int(candidate.length) == value.count {
+                    guard let v = value.baseAddress else { return true }
+                    if Bytes.equal(v, bytes + Int(candidate.start), count: value.count) { return true }
+                }
+                if count > 8 && candidate.hash > hash { break }
                 i += 1
             }
             return false
         case .contains:
-            return Bytes.contains(value, literal(ins, program))
+            return Bytes.contains(value, literal(ins, bytes))
         case .startsWith:
-            return Bytes.hasPrefix(value, literal(ins, program))
+            return Bytes.hasPrefix(value, literal(ins, bytes))
         case .endsWith:
-            return Bytes.hasSuffix(value, literal(ins, program))
+            return Bytes.hasSuffix(value, literal(ins, bytes))
         }
     }
 
-    @inline(__always)
-    static func literal(_ ins: Instruction, _ program: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: program[Int(ins.literalStart)..<Int(ins.literalStart + ins.literalLength)])
+    @inlinable @inline(__always)
+    static func literal(_ ins: Instruction, _ bytes: UnsafeRawPointer) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: bytes + Int(ins.literalStart), count: Int(ins.literalLength))
     }
 
     /// Evaluates against a prepared label set: no allocation, no `String` hashing.
+    @inlinable @inline(__always)
     func evaluate(_ labels: LabelSet) -> Bool {
-        var pc = entry
-        if pc < 0 { return pc == Self.matched }
-        return instructions.withUnsafeBufferPointer { code in
-            bytes.withUnsafeBytes { program in
-                setItems.withUnsafeBufferPointer { items in
-                    labels.withTable { slots, mask, labelBytes in
-                        while pc >= 0 {
-                            let ins = code[Int(pc)]
-                            var result = false
-                            var s = Int(truncatingIfNeeded: ins.keyHash) & mask
-                            while true {
-                                let slot = slots[s]
-                                if slot.keyHash == ins.keyHash {
-                                    if slot.keyLength == ins.keyLength,
-                                        Bytes.equal(
-                                            labelBytes.baseAddress! + Int(slot.keyStart),
-                                            program.baseAddress! + Int(ins.keyStart),
-                                            count: Int(ins.keyLength)
-                                        )
-                                    {
-                                        let value = UnsafeRawBufferPointer(
-                                            rebasing: labelBytes[Int(slot.valueStart)..<Int(slot.valueStart + slot.valueLength)]
-                                        )
-                                        result = Program.test(
-                                            ins, value: value, valueHash: slot.valueHash, program: program, setItems: items
-                                        )
-                                        break
-                                    }
-                                } else if slot.keyHash == 0 {
-                                    break
-                                }
-                                s = (s + 1) & mask
-                            }
-                            pc = result ? ins.onTrue : ins.onFalse
-                        }
-                        return pc == Self.matched
-                    }
+        labels.withTable { table, mask in run(table: table, mask: mask) }
+    }
+
+    /// The interpreter loop over a label set's table (see ``LabelSet``).
+    @usableFromInline
+    func run(table: UnsafeRawPointer, mask: Int) -> Bool {
+        let entry = self.entry
+        if entry < 0 { return entry == Self.matched }
+        let setItemsOffset = self.setItemsOffset
+        let bytesOffset = self.bytesOffset
+        return code.withUnsafeBytes { raw in
+            let base = raw.baseAddress!
+            let setItems = base + setItemsOffset
+            let bytes = base + bytesOffset
+            var pc = entry
+            while pc >= 0 {
+                let ins = base.load(
+                    fromByteOffset: Int(pc) * MemoryLayout<Instruction>.stride, as: Instruction.self
+                )
+                var result = false
+                if let value = LabelSet.lookup(
+                    table, mask: mask, hash: ins.keyHash, key: bytes + Int(ins.keyStart),
+                    length: Int(ins.keyLength)
+                ) {
+                    result = Program.test(
+                        ins, value: value.bytes, valueHash: value.hash, bytes: bytes, setItems: setItems
+                    )
                 }
+                pc = result ? ins.onTrue : ins.onFalse
             }
+            return pc == Self.matched
         }
     }
 
     /// Evaluates against a plain dictionary, looking each key up directly.
     func evaluate(_ labels: [String: String]) -> Bool {
-        var pc = entry
-        if pc < 0 { return pc == Self.matched }
-        return instructions.withUnsafeBufferPointer { code in
-            bytes.withUnsafeBytes { program in
-                setItems.withUnsafeBufferPointer { items in
-                    while pc >= 0 {
-                        let ins = code[Int(pc)]
-                        var result = false
-                        let key = keys[Int(ins.keyIndex)]
-                        // Label keys compare as bytes: a dictionary key that is merely canonically
-                        // equivalent (e.g. U+212A KELVIN SIGN for "K") is a different label.
-                        if let index = labels.index(forKey: key), Bytes.same(labels[index].key, key) {
-                            var value = labels[index].value
-                            result = value.withUTF8 { utf8 in
-                                Program.test(
-                                    ins, value: UnsafeRawBufferPointer(utf8), valueHash: nil, program: program,
-                                    setItems: items
-                                )
-                            }
-                        }
-                        pc = result ? ins.onTrue : ins.onFalse
+        let entry = self.entry
+        if entry < 0 { return entry == Self.matched }
+        let setItemsOffset = self.setItemsOffset
+        let bytesOffset = self.bytesOffset
+        return code.withUnsafeBytes { raw in
+            let base = raw.baseAddress!
+            var pc = entry
+            while pc >= 0 {
+                let ins = base.load(fromByteOffset: Int(pc) * MemoryLayout<Instruction>.stride, as: Instruction.self)
+                var result = false
+                let key = keys[Int(ins.keyIndex)]
+                // Label keys compare as bytes: a dictionary key that is merely canonically
+                // equivalent (e.g. U+212A KELVIN SIGN for "K") is a different label.
+                if let index = labels.index(forKey: key), Bytes.same(labels[index].key, key) {
+                    var value = labels[index].value
+                    result = value.withUTF8 { utf8 in
+                        Program.test(
+                            ins, value: UnsafeRawBufferPointer(utf8), valueHash: nil, bytes: base + bytesOffset,
+                            setItems: base + setItemsOffset
+                        )
                     }
-                    return pc == Self.matched
                 }
+                pc = result ? ins.onTrue : ins.onFalse
             }
+            return pc == Self.matched
         }
     }
 }

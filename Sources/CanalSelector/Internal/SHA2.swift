@@ -5,28 +5,24 @@
 package enum SHA2 {
     /// The 28-byte SHA-224 digest of `bytes`.
     package static func sha224(_ bytes: some Sequence<UInt8>) -> [UInt8] {
-        var state = SHA256Core(initial: SHA256Core.initial224)
-        state.consume(bytes)
-        return state.finish(digestWords: 7)
+        SHA256Core.digest(bytes, initial: SHA256Core.initial224, words: 7)
     }
 
     /// The 32-byte SHA-256 digest of `bytes`.
     package static func sha256(_ bytes: some Sequence<UInt8>) -> [UInt8] {
-        var state = SHA256Core(initial: SHA256Core.initial256)
-        state.consume(bytes)
-        return state.finish(digestWords: 8)
+        SHA256Core.digest(bytes, initial: SHA256Core.initial256, words: 8)
     }
 }
 
 /// The SHA-256 compression function and Merkle–Damgård padding; SHA-224 differs only in its
 /// initial hash value and in truncating the digest to seven words.
-struct SHA256Core {
-    static let initial224: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
-        0xc105_9ed8, 0x367c_d507, 0x3070_dd17, 0xf70e_5939, 0xffc0_0b31, 0x6858_1511, 0x64f9_8fa7, 0xbefa_4fa4
-    )
-    static let initial256: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
-        0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19
-    )
+enum SHA256Core {
+    static let initial224: [UInt32] = [
+        0xc105_9ed8, 0x367c_d507, 0x3070_dd17, 0xf70e_5939, 0xffc0_0b31, 0x6858_1511, 0x64f9_8fa7, 0xbefa_4fa4,
+    ]
+    static let initial256: [UInt32] = [
+        0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
+    ]
 
     static let roundConstants: [UInt32] = [
         0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
@@ -39,108 +35,94 @@ struct SHA256Core {
         0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
 
-    var h0, h1, h2, h3, h4, h5, h6, h7: UInt32
-    /// The partial block not yet compressed (fewer than 64 bytes).
-    var buffer: [UInt8] = []
-    /// Total message length in bytes.
-    var length: UInt64 = 0
-
-    init(initial: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)) {
-        (h0, h1, h2, h3, h4, h5, h6, h7) = initial
-        buffer.reserveCapacity(64)
-    }
-
-    mutating func consume(_ bytes: some Sequence<UInt8>) {
-        for byte in bytes {
-            buffer.append(byte)
-            length &+= 1
-            if buffer.count == 64 {
-                compressBuffer()
-                buffer.removeAll(keepingCapacity: true)
+    /// Pads `bytes` and runs every block through the compression function.
+    static func digest(_ bytes: some Sequence<UInt8>, initial: [UInt32], words: Int) -> [UInt8] {
+        let message = Array(bytes)
+        return message.withUnsafeBytes { raw in
+            var digest = [UInt8](repeating: 0, count: words * 4)
+            digest.withUnsafeMutableBytes { out in
+                hash(parts: [raw], initial: initial, words: words, into: out.baseAddress!)
             }
+            return digest
         }
     }
 
-    mutating func finish(digestWords: Int) -> [UInt8] {
-        let bitLength = length &* 8
-        buffer.append(0x80)
-        if buffer.count > 56 {
-            while buffer.count < 64 { buffer.append(0) }
-            compressBuffer()
-            buffer.removeAll(keepingCapacity: true)
-        }
-        while buffer.count < 56 { buffer.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) {
-            buffer.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
-        }
-        compressBuffer()
-        let words = [h0, h1, h2, h3, h4, h5, h6, h7]
-        var digest: [UInt8] = []
-        digest.reserveCapacity(digestWords * 4)
-        for word in words.prefix(digestWords) {
-            digest.append(UInt8(truncatingIfNeeded: word >> 24))
-            digest.append(UInt8(truncatingIfNeeded: word >> 16))
-            digest.append(UInt8(truncatingIfNeeded: word >> 8))
-            digest.append(UInt8(truncatingIfNeeded: word))
-        }
-        return digest
-    }
-
-
-    private mutating func compressBuffer() {
-        // A fixed-size message schedule on the stack; no allocation per block.
-        var w: (
-            UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32,
-            UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32
-        ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7
-        buffer.withUnsafeBufferPointer { block in
-            Self.roundConstants.withUnsafeBufferPointer { k in
-                withUnsafeMutableBytes(of: &w) { raw in
-                    let schedule = raw.bindMemory(to: UInt32.self)
-                    for i in 0..<16 {
-                        schedule[i] =
-                            UInt32(block[4 * i]) << 24 | UInt32(block[4 * i + 1]) << 16
-                            | UInt32(block[4 * i + 2]) << 8 | UInt32(block[4 * i + 3])
-                    }
-                    for i in 0..<64 {
-                        let wi: UInt32
-                        if i < 16 {
-                            wi = schedule[i]
-                        } else {
-                            let w15 = schedule[(i - 15) & 15]
-                            let w2 = schedule[(i - 2) & 15]
-                            let s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >> 3)
-                            let s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >> 10)
-                            wi = schedule[i & 15] &+ s0 &+ schedule[(i - 7) & 15] &+ s1
-                            schedule[i & 15] = wi
-                        }
-                        let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                        let ch = (e & f) ^ (~e & g)
-                        let t1 = h &+ s1 &+ ch &+ k[i] &+ wi
-                        let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                        let maj = (a & b) ^ (a & c) ^ (b & c)
-                        let t2 = s0 &+ maj
-                        h = g
-                        g = f
-                        f = e
-                        e = d &+ t1
-                        d = c
-                        c = b
-                        b = a
-                        a = t1 &+ t2
-                    }
+    /// Hashes the concatenation of `parts`, writing `words * 4` digest bytes to `output`.
+    /// Allocation-free apart from a stack buffer for the padded message.
+    static func hash(
+        parts: [UnsafeRawBufferPointer], initial: [UInt32], words: Int, into output: UnsafeMutableRawPointer
+    ) {
+        var length = 0
+        for part in parts { length += part.count }
+        let padded = (length + 9 + 63) & ~63
+        withUnsafeTemporaryAllocation(byteCount: padded + 64 * 4 + 8 * 4, alignment: 8) { scratch in
+            let message = scratch.baseAddress!
+            var offset = 0
+            for part in parts where part.count > 0 {
+                (message + offset).copyMemory(from: part.baseAddress!, byteCount: part.count)
+                offset += part.count
+            }
+            message.storeBytes(of: 0x80, toByteOffset: offset, as: UInt8.self)
+            (message + offset + 1).initializeMemory(as: UInt8.self, repeating: 0, count: padded - offset - 1)
+            let bitLength = UInt64(length) &* 8
+            message.storeBytes(of: bitLength.bigEndian, toByteOffset: padded - 8, as: UInt64.self)
+            let w = UnsafeMutableBufferPointer(
+                start: (message + padded).bindMemory(to: UInt32.self, capacity: 64), count: 64
+            )
+            let h = UnsafeMutableBufferPointer(
+                start: (message + padded + 256).bindMemory(to: UInt32.self, capacity: 8), count: 8
+            )
+            for i in 0..<8 { h[i] = initial[i] }
+            roundConstants.withUnsafeBufferPointer { k in
+                for block in stride(from: 0, to: padded, by: 64) {
+                    compress(h, k, w, UnsafeRawPointer(message + block))
                 }
             }
+            for i in 0..<words {
+                output.storeBytes(of: h[i].bigEndian, toByteOffset: 4 * i, as: UInt32.self)
+            }
         }
-        h0 &+= a
-        h1 &+= b
-        h2 &+= c
-        h3 &+= d
-        h4 &+= e
-        h5 &+= f
-        h6 &+= g
-        h7 &+= h
+    }
+
+    @inline(__always)
+    private static func compress(
+        _ state: UnsafeMutableBufferPointer<UInt32>, _ k: UnsafeBufferPointer<UInt32>,
+        _ w: UnsafeMutableBufferPointer<UInt32>, _ block: UnsafeRawPointer
+    ) {
+        for i in 0..<16 {
+            w[i] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+        }
+        for i in 16..<64 {
+            let w15 = w[i - 15], w2 = w[i - 2]
+            let s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >> 3)
+            let s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >> 10)
+            w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+        }
+        var a = state[0], b = state[1], c = state[2], d = state[3]
+        var e = state[4], f = state[5], g = state[6], h = state[7]
+        for i in 0..<64 {
+            let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+            let ch = (e & f) ^ (~e & g)
+            let t1 = h &+ s1 &+ ch &+ k[i] &+ w[i]
+            let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+            let maj = (a & b) ^ (a & c) ^ (b & c)
+            h = g
+            g = f
+            f = e
+            e = d &+ t1
+            d = c
+            c = b
+            b = a
+            a = t1 &+ s0 &+ maj
+        }
+        state[0] &+= a
+        state[1] &+= b
+        state[2] &+= c
+        state[3] &+= d
+        state[4] &+= e
+        state[5] &+= f
+        state[6] &+= g
+        state[7] &+= h
     }
 }
 
@@ -150,6 +132,32 @@ private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 &- 
 /// RFC 4648 §5 base64url without padding, as Go's `base64.RawURLEncoding`.
 package enum Base64URL {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    /// Appends the encoding of `bytes` to `out`.
+    static func encode(_ bytes: UnsafeRawBufferPointer, appendingTo out: inout [UInt8]) {
+        alphabet.withUnsafeBufferPointer { alphabet in
+            var i = 0
+            let count = bytes.count
+            while i + 3 <= count {
+                let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+                out.append(alphabet[Int(n >> 18 & 63)])
+                out.append(alphabet[Int(n >> 12 & 63)])
+                out.append(alphabet[Int(n >> 6 & 63)])
+                out.append(alphabet[Int(n & 63)])
+                i += 3
+            }
+            if count - i == 1 {
+                let n = UInt32(bytes[i]) << 16
+                out.append(alphabet[Int(n >> 18 & 63)])
+                out.append(alphabet[Int(n >> 12 & 63)])
+            } else if count - i == 2 {
+                let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
+                out.append(alphabet[Int(n >> 18 & 63)])
+                out.append(alphabet[Int(n >> 12 & 63)])
+                out.append(alphabet[Int(n >> 6 & 63)])
+            }
+        }
+    }
 
     /// Encodes `bytes` with the URL-safe alphabet and no `=` padding.
     package static func encodeNoPadding(_ bytes: [UInt8]) -> String {
