@@ -9,20 +9,26 @@ extension Selector {
         var content = content
         return prefix.withUTF8 { p in
             content.withUTF8 { c in
-                withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { digest in
-                    let colon: [UInt8] = [UInt8(ascii: ":")]
-                    colon.withUnsafeBytes { colon in
-                        SHA256Core.hash(
-                            parts: [UnsafeRawBufferPointer(p), colon, UnsafeRawBufferPointer(c)],
-                            initial: SHA256Core.initial224, words: 7, into: digest.baseAddress!
-                        )
+                var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+                withUnsafeMutableBytes(of: &digest) { d in
+                    SHA256Core.hash(
+                        length: p.count + 1 + c.count, initial: SHA256Core.initial224, words: 7,
+                        into: d.baseAddress!
+                    ) { message in
+                        if let base = p.baseAddress { message.copyMemory(from: base, byteCount: p.count) }
+                        message.storeBytes(of: UInt8(ascii: ":"), toByteOffset: p.count, as: UInt8.self)
+                        if let base = c.baseAddress { (message + p.count + 1).copyMemory(from: base, byteCount: c.count) }
                     }
-                    var out: [UInt8] = []
-                    out.reserveCapacity(p.count + 1 + 38)
-                    out.append(contentsOf: p)
-                    out.append(UInt8(ascii: ":"))
-                    Base64URL.encode(UnsafeRawBufferPointer(rebasing: digest[0..<28]), appendingTo: &out)
-                    return String(decoding: out, as: UTF8.self)
+                }
+                let length = p.count + 1 + Base64URL.encodedLength(28)
+                return withUnsafeBytes(of: &digest) { d in
+                    String(unsafeUninitializedCapacity: length) { out in
+                        let base = out.baseAddress!
+                        if let source = p.baseAddress { base.update(from: source, count: p.count) }
+                        base[p.count] = UInt8(ascii: ":")
+                        Base64URL.encode(UnsafeRawBufferPointer(rebasing: d[0..<28]), into: base + p.count + 1)
+                        return length
+                    }
                 }
             }
         }

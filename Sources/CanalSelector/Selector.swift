@@ -34,7 +34,7 @@ public struct Selector: Sendable, Hashable, CustomStringConvertible {
             let canonical = root.canonical
             self.canonical = canonical
             self.uniqueID = Selector.uniqueID(prefix: "s", content: canonical)
-            self.program = Program(root)
+            self.program = Program(root, sizeHint: canonical.utf8.count)
         }
     }
 
@@ -95,7 +95,7 @@ public struct Selector: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether the selector mentions `global()` anywhere (it only has meaning through the
     /// namespace-selector rewrite Calico applies to canonical strings).
-    public var containsGlobal: Bool { storage.canonical.utf8.count >= 8 && mentionsGlobal(storage.root) }
+    public var containsGlobal: Bool { mentionsGlobal(storage.root) }
 
     private func mentionsGlobal(_ node: Node) -> Bool {
         switch node {

@@ -54,13 +54,15 @@ extension Node {
     /// Sorts set members bytewise and drops duplicates, as `ConvertToStringSetInPlace` does.
     static func normalizedSet(_ values: [String]) -> [String] {
         if values.count <= 1 { return values }
-        let sorted = values.sorted(by: Bytes.less)
-        var out: [String] = [sorted[0]]
-        out.reserveCapacity(sorted.count)
-        for v in sorted.dropFirst() where !Bytes.same(v, out[out.count - 1]) {
-            out.append(v)
+        var values = values
+        values.sort(by: Bytes.less)
+        var kept = 1
+        for i in 1..<values.count where !Bytes.same(values[i], values[kept - 1]) {
+            values.swapAt(i, kept)
+            kept += 1
         }
-        return out
+        values.removeLast(values.count - kept)
+        return values
     }
 
     /// The canonical string, libcalico-go's `Selector.String()`.

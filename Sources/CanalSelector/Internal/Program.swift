@@ -56,8 +56,10 @@ final class Program: Sendable {
     let keys: [String]
     @usableFromInline let entry: Int32
 
-    init(_ root: Node) {
+    init(_ root: Node, sizeHint: Int) {
         var builder = ProgramBuilder()
+        builder.instructions.reserveCapacity(8)
+        builder.bytes.reserveCapacity(sizeHint)
         entry = builder.emit(root, onTrue: Self.matched, onFalse: Self.notMatched)
         (code, setItemsOffset, bytesOffset) = builder.flatten()
         keys = builder.keys
@@ -122,17 +124,14 @@ struct ProgramBuilder {
             (literalStart, literalLength, literalHash) = (l.start, l.length, l.hash)
         }
         if let set {
-            var items: [SetItem] = []
-            items.reserveCapacity(set.count)
+            literalStart = UInt32(setItems.count)
+            literalLength = UInt32(set.count)
             for value in set {
                 let v = appendBytes(value)
-                items.append(SetItem(hash: v.hash, start: v.start, length: v.length))
+                setItems.append(SetItem(hash: v.hash, start: v.start, length: v.length))
             }
             // Sorted by hash so that large sets can be searched by bisection.
-            items.sort { $0.hash < $1.hash }
-            literalStart = UInt32(setItems.count)
-            literalLength = UInt32(items.count)
-            setItems.append(contentsOf: items)
+            setItems[Int(literalStart)...].sort { $0.hash < $1.hash }
         }
         let index = keyIndex(key)
         instructions.append(

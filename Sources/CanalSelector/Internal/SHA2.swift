@@ -38,32 +38,30 @@ enum SHA256Core {
     /// Pads `bytes` and runs every block through the compression function.
     static func digest(_ bytes: some Sequence<UInt8>, initial: [UInt32], words: Int) -> [UInt8] {
         let message = Array(bytes)
-        return message.withUnsafeBytes { raw in
-            var digest = [UInt8](repeating: 0, count: words * 4)
-            digest.withUnsafeMutableBytes { out in
-                hash(parts: [raw], initial: initial, words: words, into: out.baseAddress!)
+        var digest = [UInt8](repeating: 0, count: words * 4)
+        digest.withUnsafeMutableBytes { out in
+            hash(length: message.count, initial: initial, words: words, into: out.baseAddress!) { buffer in
+                message.withUnsafeBytes { raw in
+                    if let base = raw.baseAddress { buffer.copyMemory(from: base, byteCount: raw.count) }
+                }
             }
-            return digest
         }
+        return digest
     }
 
-    /// Hashes the concatenation of `parts`, writing `words * 4` digest bytes to `output`.
-    /// Allocation-free apart from a stack buffer for the padded message.
+    /// Hashes a `length`-byte message that `fill` writes, putting `words * 4` digest bytes at
+    /// `output`. Allocation-free apart from a temporary (stack) buffer for the padded message.
+    @inline(__always)
     static func hash(
-        parts: [UnsafeRawBufferPointer], initial: [UInt32], words: Int, into output: UnsafeMutableRawPointer
+        length: Int, initial: [UInt32], words: Int, into output: UnsafeMutableRawPointer,
+        fill: (UnsafeMutableRawPointer) -> Void
     ) {
-        var length = 0
-        for part in parts { length += part.count }
         let padded = (length + 9 + 63) & ~63
         withUnsafeTemporaryAllocation(byteCount: padded + 64 * 4 + 8 * 4, alignment: 8) { scratch in
             let message = scratch.baseAddress!
-            var offset = 0
-            for part in parts where part.count > 0 {
-                (message + offset).copyMemory(from: part.baseAddress!, byteCount: part.count)
-                offset += part.count
-            }
-            message.storeBytes(of: 0x80, toByteOffset: offset, as: UInt8.self)
-            (message + offset + 1).initializeMemory(as: UInt8.self, repeating: 0, count: padded - offset - 1)
+            fill(message)
+            message.storeBytes(of: 0x80, toByteOffset: length, as: UInt8.self)
+            (message + length + 1).initializeMemory(as: UInt8.self, repeating: 0, count: padded - length - 1)
             let bitLength = UInt64(length) &* 8
             message.storeBytes(of: bitLength.bigEndian, toByteOffset: padded - 8, as: UInt64.self)
             let w = UnsafeMutableBufferPointer(
@@ -100,20 +98,28 @@ enum SHA256Core {
         }
         var a = state[0], b = state[1], c = state[2], d = state[3]
         var e = state[4], f = state[5], g = state[6], h = state[7]
-        for i in 0..<64 {
-            let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-            let ch = (e & f) ^ (~e & g)
-            let t1 = h &+ s1 &+ ch &+ k[i] &+ w[i]
-            let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-            let maj = (a & b) ^ (a & c) ^ (b & c)
-            h = g
-            g = f
-            f = e
-            e = d &+ t1
-            d = c
-            c = b
-            b = a
-            a = t1 &+ s0 &+ maj
+        // Eight rounds per iteration with the variables rotated by naming rather than moves.
+        @inline(__always)
+        func round(
+            _ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: inout UInt32,
+            _ e: UInt32, _ f: UInt32, _ g: UInt32, _ h: inout UInt32, _ i: Int
+        ) {
+            let t1 = h &+ (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) &+ ((e & f) ^ (~e & g)) &+ k[i] &+ w[i]
+            let t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) &+ ((a & b) ^ (a & c) ^ (b & c))
+            d = d &+ t1
+            h = t1 &+ t2
+        }
+        var i = 0
+        while i < 64 {
+            round(a, b, c, &d, e, f, g, &h, i)
+            round(h, a, b, &c, d, e, f, &g, i + 1)
+            round(g, h, a, &b, c, d, e, &f, i + 2)
+            round(f, g, h, &a, b, c, d, &e, i + 3)
+            round(e, f, g, &h, a, b, c, &d, i + 4)
+            round(d, e, f, &g, h, a, b, &c, i + 5)
+            round(c, d, e, &f, g, h, a, &b, i + 6)
+            round(b, c, d, &e, f, g, h, &a, i + 7)
+            i += 8
         }
         state[0] &+= a
         state[1] &+= b
@@ -133,58 +139,45 @@ private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 &- 
 package enum Base64URL {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
-    /// Appends the encoding of `bytes` to `out`.
-    static func encode(_ bytes: UnsafeRawBufferPointer, appendingTo out: inout [UInt8]) {
+    /// The length of the encoding of `count` bytes.
+    static func encodedLength(_ count: Int) -> Int { (count * 8 + 5) / 6 }
+
+    /// Writes the encoding of `bytes` at `out` (``encodedLength(_:)`` bytes).
+    static func encode(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<UInt8>) {
         alphabet.withUnsafeBufferPointer { alphabet in
             var i = 0
+            var o = 0
             let count = bytes.count
             while i + 3 <= count {
                 let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-                out.append(alphabet[Int(n >> 18 & 63)])
-                out.append(alphabet[Int(n >> 12 & 63)])
-                out.append(alphabet[Int(n >> 6 & 63)])
-                out.append(alphabet[Int(n & 63)])
+                out[o] = alphabet[Int(n >> 18 & 63)]
+                out[o + 1] = alphabet[Int(n >> 12 & 63)]
+                out[o + 2] = alphabet[Int(n >> 6 & 63)]
+                out[o + 3] = alphabet[Int(n & 63)]
                 i += 3
+                o += 4
             }
             if count - i == 1 {
                 let n = UInt32(bytes[i]) << 16
-                out.append(alphabet[Int(n >> 18 & 63)])
-                out.append(alphabet[Int(n >> 12 & 63)])
+                out[o] = alphabet[Int(n >> 18 & 63)]
+                out[o + 1] = alphabet[Int(n >> 12 & 63)]
             } else if count - i == 2 {
                 let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-                out.append(alphabet[Int(n >> 18 & 63)])
-                out.append(alphabet[Int(n >> 12 & 63)])
-                out.append(alphabet[Int(n >> 6 & 63)])
+                out[o] = alphabet[Int(n >> 18 & 63)]
+                out[o + 1] = alphabet[Int(n >> 12 & 63)]
+                out[o + 2] = alphabet[Int(n >> 6 & 63)]
             }
         }
     }
 
     /// Encodes `bytes` with the URL-safe alphabet and no `=` padding.
     package static func encodeNoPadding(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count * 4 + 2) / 3)
-        var i = 0
-        while i + 3 <= bytes.count {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(alphabet[Int(n >> 6 & 63)])
-            out.append(alphabet[Int(n & 63)])
-            i += 3
+        let length = encodedLength(bytes.count)
+        return bytes.withUnsafeBytes { raw in
+            String(unsafeUninitializedCapacity: length) { out in
+                if length > 0 { encode(raw, into: out.baseAddress!) }
+                return length
+            }
         }
-        switch bytes.count - i {
-        case 1:
-            let n = UInt32(bytes[i]) << 16
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-        case 2:
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(alphabet[Int(n >> 6 & 63)])
-        default:
-            break
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
