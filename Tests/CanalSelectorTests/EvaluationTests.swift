@@ -135,6 +135,22 @@ struct EvaluationTests {
         }
     }
 
+    @Test("selectors with many distinct and repeated keys")
+    func manyKeys() throws {
+        let text = (0..<40).map { "(k\($0) == 'v\($0)' && has(k\($0)))" }.joined(separator: " && ")
+        let selector = try Selector(text)
+        var labels: [String: String] = [:]
+        for i in 0..<40 { labels["k\(i)"] = "v\(i)" }
+        expectMatch(selector, labels, true)
+        for i in [0, 15, 16, 17, 39] {
+            var changed = labels
+            changed["k\(i)"] = "w"
+            expectMatch(selector, changed, false)
+            changed["k\(i)"] = nil
+            expectMatch(selector, changed, false)
+        }
+    }
+
     @Test("LabelSet holds the labels bytewise")
     func labelSet() {
         let labels = LabelSet(["a": "1", "projectcalico.org/namespace": "default", "": "empty-key", "e": ""])

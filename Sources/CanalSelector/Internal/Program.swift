@@ -106,8 +106,20 @@ struct ProgramBuilder {
         return (UInt32(start), UInt32(length), hash)
     }
 
+    /// Key bytes to index, used once there are too many keys for a linear search.
+    var keyIndexByBytes: [[UInt8]: UInt32] = [:]
+
     private mutating func keyIndex(_ key: String) -> UInt32 {
-        if let i = keys.firstIndex(where: { Bytes.same($0, key) }) { return UInt32(i) }
+        if keys.count < 16 {
+            if let i = keys.firstIndex(where: { Bytes.same($0, key) }) { return UInt32(i) }
+        } else {
+            if keyIndexByBytes.isEmpty {
+                for (i, k) in keys.enumerated() { keyIndexByBytes[Array(k.utf8)] = UInt32(i) }
+            }
+            let bytes = Array(key.utf8)
+            if let i = keyIndexByBytes[bytes] { return i }
+            keyIndexByBytes[bytes] = UInt32(keys.count)
+        }
         keys.append(key)
         return UInt32(keys.count - 1)
     }
