@@ -1,5 +1,6 @@
 import CanalManifest
 import CanalModel
+import PropertyBased
 import Testing
 
 @Suite struct ManifestDocumentTests {
@@ -84,5 +85,21 @@ import Testing
         #expect(e0.code == .unknownKind)
         #expect(e1.fieldErrors.first?.path.description == "apiVersion")
         #expect(entries[0].displayName == "x")
+    }
+}
+
+@Suite struct ManifestRobustnessTests {
+    /// Arbitrary text built from YAML's structural characters never traps the reader: it either
+    /// reads or reports a ModelError.
+    @Test func readingArbitraryTextNeverTraps() async {
+        let alphabet = Array("kind: Tier\napiVersion: projectcalico.org/v3\nmetadata:\n  name: x\n-[]{}'\"&*!|>%@`#,?\t ") 
+        await propertyCheck(count: 3000, input: Gen.element(of: alphabet).array(of: 0...120)) { chars in
+            let text = String(chars.compactMap { $0 })
+            do throws(ModelError) {
+                _ = try Manifest.read(text, applyDefaults: true, validate: true)
+            } catch {
+                #expect(error.code == .syntax || error.code == .schema)
+            }
+        }
     }
 }
