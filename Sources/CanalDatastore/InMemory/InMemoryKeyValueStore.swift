@@ -1,4 +1,4 @@
-public import Synchronization
+import Synchronization
 
 /// An in-memory ``KeyValueStore`` with etcd's semantics: one cluster revision counter, create/mod
 /// revisions and versions per key, multi-key transactions, leases with TTL, historical reads, a
