@@ -45,6 +45,12 @@ let package = Package(
             dependencies: ["CanalModel", "CCurl", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        // Shared test support: the etcd server harness, a manual clock.
+        .target(
+            name: "CanalTesting",
+            dependencies: ["CanalDatastore", "CanalModel"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "canalctl",
             dependencies: [
@@ -72,7 +78,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CanalDatastoreTests",
-            dependencies: ["CanalDatastore", "CanalModel"],
+            dependencies: ["CanalDatastore", "CanalModel", "CanalTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -35,6 +35,10 @@ public protocol KeyValueStore: Sendable {
     /// Revokes a lease, deleting every key attached to it. Throws `notFound` when it does not exist.
     func revokeLease(_ lease: LeaseID) async throws
 
+    /// Discards the history before `revision`: reads and watches at older revisions then fail with
+    /// `compacted`. Throws `compacted` when already compacted past it, `invalidArgument` for a future revision.
+    func compact(to revision: Revision) async throws
+
     /// Watches every key starting with `prefix`.
     ///
     /// With `fromRevision`, the sequence first yields the stored history from that revision (inclusive)

@@ -93,6 +93,11 @@ public final class EtcdKeyValueStore: KeyValueStore {
             "/v3/lease/revoke", WireLeaseIDRequest(ID: lease.description), key: nil)
     }
 
+    public func compact(to revision: Revision) async throws {
+        let _: WireEmptyResponse = try await call(
+            "/v3/kv/compaction", WireCompactionRequest(revision: revision.description, physical: true), key: nil)
+    }
+
     public func watch(prefix: [UInt8], fromRevision: Revision?) -> EtcdWatch {
         EtcdWatch(store: self, prefix: prefix, start: fromRevision)
     }

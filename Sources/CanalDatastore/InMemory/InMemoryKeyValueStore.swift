@@ -63,7 +63,7 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
     /// Discards the history before `revision`: reads and watches at older revisions then fail with `compacted`.
     ///
     /// Throws `invalidArgument` for a future revision and `compacted` when already compacted past it.
-    public func compact(to revision: Revision) throws {
+    public func compact(to revision: Revision) async throws {
         try state.withLock { state in
             guard revision.rawValue <= state.revision else {
                 throw DatastoreError(.invalidArgument, "cannot compact to future revision \(revision)")

@@ -110,6 +110,11 @@ struct WireEmptyResponse: Codable {
     var header: WireHeader?
 }
 
+struct WireCompactionRequest: Codable {
+    var revision: String
+    var physical: Bool
+}
+
 struct WireAuthRequest: Codable {
     var name: String
     var password: String
