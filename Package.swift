@@ -43,6 +43,7 @@ let package = Package(
         .target(
             name: "CanalDatastore",
             dependencies: ["CanalModel", "CCurl", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Etcd/README.md"],
             swiftSettings: swiftSettings
         ),
         // Shared test support: the etcd server harness, a manual clock.

@@ -19,11 +19,24 @@ public final class EtcdServer: Sendable {
         public var keyFile: String
         /// The CA for client certificates; when set, etcd requires a client certificate.
         public var clientCAFile: String?
+        /// What ``EtcdServer/configuration()`` gives clients: the CA that signed the server certificate,
+        /// and a client certificate and key.
+        public var clientCAForServer: String?
+        /// The client certificate clients use.
+        public var clientCertFile: String?
+        /// The client key clients use.
+        public var clientKeyFile: String?
         /// Creates TLS settings.
-        public init(certFile: String, keyFile: String, clientCAFile: String? = nil) {
+        public init(
+            certFile: String, keyFile: String, clientCAFile: String? = nil, clientCAForServer: String? = nil,
+            clientCertFile: String? = nil, clientKeyFile: String? = nil
+        ) {
             self.certFile = certFile
             self.keyFile = keyFile
             self.clientCAFile = clientCAFile
+            self.clientCAForServer = clientCAForServer
+            self.clientCertFile = clientCertFile
+            self.clientKeyFile = clientKeyFile
         }
     }
 
@@ -72,7 +85,8 @@ public final class EtcdServer: Sendable {
     /// An ``EtcdConfiguration`` for this server, with short timeouts suitable for tests.
     public func configuration() -> EtcdConfiguration {
         EtcdConfiguration(
-            endpoints: [endpoint], requestTimeout: .seconds(5), connectTimeout: .seconds(2),
+            endpoints: [endpoint], keyFile: tls?.clientKeyFile, certFile: tls?.clientCertFile,
+            caCertFile: tls?.clientCAForServer, requestTimeout: .seconds(5), connectTimeout: .seconds(2),
             watchReconnectTimeout: .seconds(20))
     }
 
@@ -121,10 +135,6 @@ public final class EtcdServer: Sendable {
         var configuration = configuration()
         configuration.requestTimeout = .seconds(1)
         configuration.connectTimeout = .milliseconds(500)
-        if let tls, tls.clientCAFile != nil {
-            // The health probe only needs a connection; the caller's TLS options are not known here.
-            configuration.caCertFile = nil
-        }
         let store = EtcdKeyValueStore(configuration: configuration)
         var lastError: (any Error)?
         while ContinuousClock.now < deadline {
@@ -132,11 +142,6 @@ public final class EtcdServer: Sendable {
             do {
                 _ = try await store.get(Array("/health-probe".utf8))
                 return
-            } catch let error as DatastoreError where error.code == .unavailable && tls != nil {
-                // With TLS we cannot complete a request without the client's material: a TLS failure
-                // (as opposed to connection refused) means etcd is listening.
-                if "\(error)".contains("TLS") || "\(error)".contains("SSL") || "\(error)".contains("certificate") { return }
-                lastError = error
             } catch {
                 lastError = error
             }
