@@ -43,6 +43,13 @@ let package = Package(
         .target(
             name: "CanalDatastore",
             dependencies: ["CanalModel", "CCurl", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Etcd/README.md"],
+            swiftSettings: swiftSettings
+        ),
+        // Shared test support: the etcd server harness, a manual clock.
+        .target(
+            name: "CanalTesting",
+            dependencies: ["CanalDatastore", "CanalModel"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -72,7 +79,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CanalDatastoreTests",
-            dependencies: ["CanalDatastore", "CanalModel"],
+            dependencies: ["CanalDatastore", "CanalModel", "CanalTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -129,30 +129,31 @@ extension AnyResource {
     /// The resource as a JSON tree, members in Calico's order.
     public func jsonValue() throws(ModelError) -> JSONValue { try JSONValueEncoding.encode(self) }
 
-    /// Decodes a resource of any known kind from a JSON tree, dispatching on its `kind`.
-    ///
-    /// - Parameter rejectUnknownFields: strict manifest decoding (true) or tolerant datastore reads (false).
-    /// - Throws: ``ModelError`` — ``ModelError/Code/unknownKind`` for a missing or unknown kind or apiVersion,
-    ///   ``ModelError/Code/schema`` for a document that does not fit its kind.
-    public static func decode(_ value: JSONValue, rejectUnknownFields: Bool = true) throws(ModelError) -> any AnyResource {
-        guard case .object = value else {
-            throw ModelError(.schema, "a resource must be an object, found \(value.typeName)")
-        }
-        guard let kindName = value["kind"]?.stringValue, !kindName.isEmpty else {
-            throw ModelError(.unknownKind, "resource has no kind", fieldErrors: [FieldError("kind", "required field is missing")])
-        }
-        guard let kind = ResourceKind(name: kindName) else {
-            throw ModelError(.unknownKind, "unknown resource kind \"\(kindName)\"", fieldErrors: [FieldError("kind", "unknown kind \"\(kindName)\"")])
-        }
-        guard let version = value["apiVersion"]?.stringValue else {
-            throw ModelError(.unknownKind, "\(kindName) has no apiVersion", fieldErrors: [FieldError("apiVersion", "required field is missing")])
-        }
-        guard version == calicoAPIVersion else {
-            throw ModelError(.unknownKind, "unsupported apiVersion \"\(version)\"",
-                             fieldErrors: [FieldError("apiVersion", "expected \(calicoAPIVersion), found \"\(version)\"")])
-        }
-        return try kind.decode(value, rejectUnknownFields: rejectUnknownFields)
+}
+
+/// Decodes a resource of any known kind from a JSON tree, dispatching on its `kind`.
+///
+/// - Parameter rejectUnknownFields: strict manifest decoding (true) or tolerant datastore reads (false).
+/// - Throws: ``ModelError`` — ``ModelError/Code/unknownKind`` for a missing or unknown kind or apiVersion,
+///   ``ModelError/Code/schema`` for a document that does not fit its kind.
+public func decodeResource(_ value: JSONValue, rejectUnknownFields: Bool = true) throws(ModelError) -> any AnyResource {
+    guard case .object = value else {
+        throw ModelError(.schema, "a resource must be an object, found \(value.typeName)")
     }
+    guard let kindName = value["kind"]?.stringValue, !kindName.isEmpty else {
+        throw ModelError(.unknownKind, "resource has no kind", fieldErrors: [FieldError("kind", "required field is missing")])
+    }
+    guard let kind = ResourceKind(name: kindName) else {
+        throw ModelError(.unknownKind, "unknown resource kind \"\(kindName)\"", fieldErrors: [FieldError("kind", "unknown kind \"\(kindName)\"")])
+    }
+    guard let version = value["apiVersion"]?.stringValue else {
+        throw ModelError(.unknownKind, "\(kindName) has no apiVersion", fieldErrors: [FieldError("apiVersion", "required field is missing")])
+    }
+    guard version == calicoAPIVersion else {
+        throw ModelError(.unknownKind, "unsupported apiVersion \"\(version)\"",
+                         fieldErrors: [FieldError("apiVersion", "expected \(calicoAPIVersion), found \"\(version)\"")])
+    }
+    return try kind.decode(value, rejectUnknownFields: rejectUnknownFields)
 }
 
 extension ResourceKind {
