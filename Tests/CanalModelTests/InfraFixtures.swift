@@ -4,10 +4,9 @@ import Testing
 
 /// Shared helpers of the infrastructure-kind tests.
 enum InfraFixtures {
-    /// Decodes a resource of any kind from JSON text, strictly. (`AnyResource.decode` cannot be called
-    /// on the protocol itself; any conforming type dispatches on the document's kind.)
+    /// Decodes a resource of any kind from JSON text, strictly.
     static func decode(_ json: String, strict: Bool = true) throws -> any AnyResource {
-        try IPPool.decode(JSONValue(parsing: json), rejectUnknownFields: strict)
+        try decodeResource(JSONValue(parsing: json), rejectUnknownFields: strict)
     }
 
     /// Decodes a resource of a known kind from JSON text.
@@ -32,7 +31,7 @@ enum InfraFixtures {
 
     /// Encode → decode gives the same value.
     static func roundTrips<S: ResourceSpec>(_ r: Resource<S>) throws -> Bool {
-        let again = try IPPool.decode(try r.jsonValue())
+        let again = try decodeResource(try r.jsonValue())
         return again.isEqual(to: r)
     }
 
