@@ -44,8 +44,16 @@ package enum GoDuration {
             if overflow { return nil }
             var part = Double(product)
             var partExact = product
-            if !fracDigits.isEmpty, let frac = Double("0." + fracDigits) {
-                let extra = frac * Double(unit)
+            if !fracDigits.isEmpty {
+                // As Go: the fraction's digits as an integer over a power of ten, scaled in float64.
+                var f: UInt64 = 0
+                var scale: Double = 1
+                for d in fracDigits.utf8 {
+                    if f > (UInt64(1) << 63 - 1) / 10 { break }
+                    f = f * 10 + UInt64(d - 0x30)
+                    scale *= 10
+                }
+                let extra = Double(f) * (Double(unit) / scale)
                 part += extra
                 partExact += Int64(extra)
             }
