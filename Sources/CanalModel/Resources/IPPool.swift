@@ -194,8 +194,8 @@ public struct IPPoolSpec: ResourceSpec {
                 v.report(p["ipipMode"], "IP-in-IP is not supported on IPv6 pools")
             }
         }
-        if spec.blockSize < 0 || spec.blockSize > 128 {
-            if net == nil { v.report(p["blockSize"], "block size must be between 0 and 128") }
+        if net == nil, !(0...128).contains(spec.blockSize) {
+            v.report(p["blockSize"], "block size \(spec.blockSize) is out of range: 0 to 128")
         }
 
         let ipipOn = spec.ipipMode.map { $0 != .never } ?? false
