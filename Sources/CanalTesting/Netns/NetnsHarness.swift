@@ -92,6 +92,13 @@ public final class NetnsNode: Sendable {
         try node.exec(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
         try node.exec(["sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1"])
         try node.exec(["ip", "link", "set", "lo", "up"])
+        // A default route, as a real host has: proxy ARP only answers for 169.254.1.1 when the
+        // node routes that address out of another interface. A veth pair inside the node stands
+        // in for the uplink (the dummy driver may be missing).
+        try node.exec(["ip", "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1"])
+        try node.exec(["ip", "link", "set", "uplink0", "up"])
+        try node.exec(["ip", "link", "set", "uplink1", "up"])
+        try node.exec(["ip", "route", "add", "default", "dev", "uplink0"])
         return try await body(node)
     }
 
@@ -114,7 +121,6 @@ public final class NetnsNode: Sendable {
         try exec(["ip", "route", "add", "\(ipv4)/32", "dev", interface])
         try exec(["ip", "-6", "route", "add", "\(ipv6)/128", "dev", interface])
         try exec(["ip", "-6", "neigh", "add", "proxy", "fe80::1", "dev", interface])
-        try exec(["ip", "-6", "addr", "add", "fe80::1/64", "dev", interface, "nodad"])
         // Workload side.
         let wl = ["ip", "netns", "exec", ns]
         try check(wl + ["sysctl", "-q", "-w", "net.ipv6.conf.eth0.accept_dad=0"])
