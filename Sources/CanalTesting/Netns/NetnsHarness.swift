@@ -114,6 +114,7 @@ public final class NetnsNode: Sendable {
         // Node side.
         for key in ["net.ipv4.conf.\(interface).proxy_arp=1", "net.ipv4.neigh.\(interface).proxy_delay=0",
                     "net.ipv4.conf.\(interface).forwarding=1", "net.ipv6.conf.\(interface).proxy_ndp=1",
+                    "net.ipv6.conf.\(interface).accept_dad=0",
                     "net.ipv6.conf.\(interface).forwarding=1", "net.ipv4.conf.\(interface).rp_filter=0"] {
             try exec(["sysctl", "-q", "-w", key])
         }
