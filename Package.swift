@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "CanalModel", targets: ["CanalModel"]),
         .library(name: "CanalManifest", targets: ["CanalManifest"]),
         .library(name: "CanalDatastore", targets: ["CanalDatastore"]),
+        .library(name: "CanalPolicy", targets: ["CanalPolicy"]),
         .executable(name: "canalctl", targets: ["canalctl"]),
     ],
     dependencies: [
@@ -52,6 +53,10 @@ let package = Package(
             dependencies: ["CanalDatastore", "CanalModel"],
             swiftSettings: swiftSettings
         ),
+        // Policy → dataplane: rule-set IR, Felix naming, iptables/ipset/nft renderers. Pure, no I/O.
+        .target(name: "CanalPolicy", dependencies: ["CanalModel", "CanalSelector"], swiftSettings: swiftSettings),
+        // Shared test support (network-namespace harness under Netns/).
+        .target(name: "CanalTesting", swiftSettings: swiftSettings),
         .executableTarget(
             name: "canalctl",
             dependencies: [
@@ -80,6 +85,11 @@ let package = Package(
         .testTarget(
             name: "CanalDatastoreTests",
             dependencies: ["CanalDatastore", "CanalModel", "CanalTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanalPolicyTests",
+            dependencies: ["CanalPolicy", "CanalTesting", "CanalModel"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
