@@ -47,7 +47,7 @@ let package = Package(
             exclude: ["Etcd/README.md"],
             swiftSettings: swiftSettings
         ),
-        // Shared test support: the etcd server harness, a manual clock.
+        // Shared test support: the etcd server harness, a manual clock, the network-namespace harness (Netns/).
         .target(
             name: "CanalTesting",
             dependencies: ["CanalDatastore", "CanalModel"],
@@ -55,8 +55,6 @@ let package = Package(
         ),
         // Policy → dataplane: rule-set IR, Felix naming, iptables/ipset/nft renderers. Pure, no I/O.
         .target(name: "CanalPolicy", dependencies: ["CanalModel", "CanalSelector"], swiftSettings: swiftSettings),
-        // Shared test support (network-namespace harness under Netns/).
-        .target(name: "CanalTesting", swiftSettings: swiftSettings),
         .executableTarget(
             name: "canalctl",
             dependencies: [

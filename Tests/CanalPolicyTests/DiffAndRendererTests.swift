@@ -7,14 +7,14 @@ import Testing
         IPSet(name: name, type: .hashNet, family: .v4, maxSize: maxSize, members: Set(members.map { .net(CIDR(ipOrCIDR: $0)!) }))
     }
 
-    static func ruleSet(chains: [Chain], sets: [IPSet] = [], hooks: [Rule] = [Rule([], .jump("cali-a"))]) -> RuleSet {
+    static func ruleSet(chains: [Chain], sets: [IPSet] = [], hooks: [ChainRule] = [ChainRule([], .jump("cali-a"))]) -> RuleSet {
         RuleSet(family: .v4, tables: [Table(.filter, chains: chains, hooks: [KernelChainHooks(chain: "FORWARD", inserted: hooks)])], ipSets: sets)
     }
 
     @Test func iptablesUpdateReplacesFromFirstChangeAndDeletesSurplus() {
-        let a = [Rule([], .accept), Rule([.ipProtocol(.tcp)], .drop), Rule([], .return), Rule([], .drop)]
-        let old = Self.ruleSet(chains: [Chain("cali-a", a), Chain("cali-gone", [Rule([], .drop)])])
-        let new = Self.ruleSet(chains: [Chain("cali-a", [a[0], Rule([.ipProtocol(.udp)], .drop)]), Chain("cali-new", [Rule([], .accept)])])
+        let a = [ChainRule([], .accept), ChainRule([.ipProtocol(.tcp)], .drop), ChainRule([], .return), ChainRule([], .drop)]
+        let old = Self.ruleSet(chains: [Chain("cali-a", a), Chain("cali-gone", [ChainRule([], .drop)])])
+        let new = Self.ruleSet(chains: [Chain("cali-a", [a[0], ChainRule([.ipProtocol(.udp)], .drop)]), Chain("cali-new", [ChainRule([], .accept)])])
         let diff = RuleSetDiff(from: old, to: new)
         let r = IptablesRenderer()
         let hashes = r.hashes("cali-a", new.tables[0].chains[0].rules, family: .v4)
@@ -22,7 +22,7 @@ import Testing
             *filter
             :cali-new - -
             :cali-gone - -
-            -A cali-new -m comment --comment "cali:\(r.hashes("cali-new", [Rule([], .accept)], family: .v4)[0])" --jump ACCEPT
+            -A cali-new -m comment --comment "cali:\(r.hashes("cali-new", [ChainRule([], .accept)], family: .v4)[0])" --jump ACCEPT
             -R cali-a 2 -m comment --comment "cali:\(hashes[1])" -p udp --jump DROP
             -D cali-a 3
             -D cali-a 3
@@ -36,7 +36,7 @@ import Testing
 
     @Test func iptablesUpdateRewritesChangedHooks() {
         let old = Self.ruleSet(chains: [Chain("cali-a")])
-        let new = Self.ruleSet(chains: [Chain("cali-a")], hooks: [Rule([], .jump("cali-a")), Rule([.inInterface(.prefix("cali"))], .accept)])
+        let new = Self.ruleSet(chains: [Chain("cali-a")], hooks: [ChainRule([], .jump("cali-a")), ChainRule([.inInterface(.prefix("cali"))], .accept)])
         let text = IptablesRenderer().restoreInput(RuleSetDiff(from: old, to: new)).split(separator: "\n")
         #expect(text.count == 5)
         #expect(text[1].hasPrefix("-D FORWARD -m comment --comment \"cali:"))
@@ -80,14 +80,14 @@ import Testing
     @Test func nftScriptOfSmallRuleSet() {
         let webSet = Self.set("cali40s:web", ["10.0.0.2", "10.0.0.0/8"])
         let chain = Chain("cali-pi-gnp/x", [
-            Rule([.ipProtocol(.tcp), .sourceIPSet("cali40s:web"), .destinationPorts(PortList([PortRange(80), PortRange(6000, 6010)!])!)],
+            ChainRule([.ipProtocol(.tcp), .sourceIPSet("cali40s:web"), .destinationPorts(PortList([PortRange(80), PortRange(6000, 6010)!])!)],
                  .setMarkBits(0x10000), comments: ["GlobalNetworkPolicy x ingress"]),
-            Rule([.markSet(0x10000)], .return),
-            Rule([.ipProtocol(.icmp), .icmp(type: 8, code: 0, negated: true)], .drop),
-            Rule([.conntrack([.established, .related])], .accept),
-            Rule([.inInterface(.prefix("cali")), .destinationPorts(PortList([PortRange(53)])!, negated: true)], .clearMark(0x30000)),
+            ChainRule([.markSet(0x10000)], .return),
+            ChainRule([.ipProtocol(.icmp), .icmp(type: 8, code: 0, negated: true)], .drop),
+            ChainRule([.conntrack([.established, .related])], .accept),
+            ChainRule([.inInterface(.prefix("cali")), .destinationPorts(PortList([PortRange(53)])!, negated: true)], .clearMark(0x30000)),
         ])
-        let script = NftablesRenderer().script(Self.ruleSet(chains: [Chain("cali-a", [Rule([], .jump(chain.name))]), chain], sets: [webSet]))
+        let script = NftablesRenderer().script(Self.ruleSet(chains: [Chain("cali-a", [ChainRule([], .jump(chain.name))]), chain], sets: [webSet]))
         let portSet = script.split(separator: "\n").first { $0.contains("set canal-p-") }!
         let icmpSet = script.split(separator: "\n").first { $0.contains("set canal-i-") }!
         let p = portSet.split(separator: " ")[1], i = icmpSet.split(separator: " ")[1]
@@ -129,9 +129,9 @@ import Testing
     }
 
     @Test func nftUpdateFlushesChangedChainsAndDiffsElements() {
-        let old = Self.ruleSet(chains: [Chain("cali-a", [Rule([.sourceIPSet("cali40s:s")], .accept)]), Chain("cali-gone")],
+        let old = Self.ruleSet(chains: [Chain("cali-a", [ChainRule([.sourceIPSet("cali40s:s")], .accept)]), Chain("cali-gone")],
                                sets: [Self.set("cali40s:s", ["10.0.0.1", "10.0.0.2"])])
-        let new = Self.ruleSet(chains: [Chain("cali-a", [Rule([.sourceIPSet("cali40s:s")], .drop)]), Chain("cali-new", [Rule([], .accept)])],
+        let new = Self.ruleSet(chains: [Chain("cali-a", [ChainRule([.sourceIPSet("cali40s:s")], .drop)]), Chain("cali-new", [ChainRule([], .accept)])],
                                sets: [Self.set("cali40s:s", ["10.0.0.2", "10.0.0.3"])])
         #expect(NftablesRenderer().script(RuleSetDiff(from: old, to: new)) == """
             table ip canal

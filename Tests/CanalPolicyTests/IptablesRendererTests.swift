@@ -124,20 +124,20 @@ COMMIT
 
     @Test func hashVectorsFromFelixTableTests() {
         let r = IptablesRenderer()
-        #expect(r.hashes("cali-foobar", [Rule([], .accept), Rule([], .drop)], family: .v4) == ["42h7Q64_2XDzpwKe", "0sUFHicPNNqNyNx8"])
-        #expect(r.hashes("cali-FORWARD", [Rule([], .jump("cali-foobar"))], family: .v4) == ["WiiHgeRwfPX6Ol7d"])
-        #expect(r.hashes("FORWARD", [Rule([], .jump("cali-FORWARD"))], family: .v4) == ["wUHhoiAYhphO9Mso"])
+        #expect(r.hashes("cali-foobar", [ChainRule([], .accept), ChainRule([], .drop)], family: .v4) == ["42h7Q64_2XDzpwKe", "0sUFHicPNNqNyNx8"])
+        #expect(r.hashes("cali-FORWARD", [ChainRule([], .jump("cali-foobar"))], family: .v4) == ["WiiHgeRwfPX6Ol7d"])
+        #expect(r.hashes("FORWARD", [ChainRule([], .jump("cali-FORWARD"))], family: .v4) == ["wUHhoiAYhphO9Mso"])
     }
 
     @Test func criteriaSpelling() {
         let r = IptablesRenderer()
-        let rule = Rule([
+        let rule = ChainRule([
             .ipProtocol(.udp, negated: true), .sourceNet(CIDR("10.0.0.0/16")!), .destinationNet(CIDR("10.1.2.3/32")!, negated: true),
             .sourceIPSet("a", negated: true), .destinationIPPortSet("b"), .sourcePorts(PortList([PortRange(10, 12)!, PortRange(80)])!, negated: true),
             .icmp(type: 8, code: 0), .inInterface(.exact("eth0"), negated: true), .outInterface(.prefix("cali")),
             .conntrack([.established, .related, .new]), .mark(value: 0, mask: 0x20000, negated: true),
         ], .log(prefix: "calico-packet: x\"y"), comments: ["a\"b\u{e9}c"])
         #expect(r.fragment(rule, hash: nil, family: .v4) == #"-m comment --comment "a_b_c" ! -p udp --source 10.0.0.0/16 ! --destination 10.1.2.3/32 -m set ! --match-set a src -m set --match-set b dst,dst -m multiport ! --source-ports 10:12,80 -m icmp --icmp-type 8/0 ! --in-interface eth0 --out-interface cali+ -m conntrack --ctstate NEW,RELATED,ESTABLISHED -m mark ! --mark 0/0x20000 --jump LOG --log-prefix "calico-packet: x_y" --log-level 5"#)
-        #expect(r.fragment(Rule([.icmp(type: 128, negated: true)], .goto("x")), hash: nil, family: .v6) == "-m icmp6 ! --icmpv6-type 128 --goto x")
+        #expect(r.fragment(ChainRule([.icmp(type: 128, negated: true)], .goto("x")), hash: nil, family: .v6) == "-m icmp6 ! --icmpv6-type 128 --goto x")
     }
 }

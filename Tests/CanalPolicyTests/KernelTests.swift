@@ -25,16 +25,16 @@ struct KernelTests {
         let webSet = WorkedExample.webSet
         let accept = Marks.accept
         let policy = Chain(dbPolicy, [
-            Rule([.ipProtocol(.tcp), .sourceIPSet(webSet), .destinationPorts(PortList([PortRange(5432)])!)],
+            ChainRule([.ipProtocol(.tcp), .sourceIPSet(webSet), .destinationPorts(PortList([PortRange(5432)])!)],
                  .setMarkBits(accept), comments: ["GlobalNetworkPolicy allow-web-to-db ingress"]),
-            Rule([.markSet(accept)], .return),
-            Rule([.ipProtocol(.tcp), .sourceIPSet(webSet), .destinationPorts(PortList([PortRange(6000, 6010)!])!)], .setMarkBits(accept)),
-            Rule([.markSet(accept)], .return),
-            Rule([.ipProtocol(.icmp), .icmp(type: icmpType)], .setMarkBits(accept)),
+            ChainRule([.markSet(accept)], .return),
+            ChainRule([.ipProtocol(.tcp), .sourceIPSet(webSet), .destinationPorts(PortList([PortRange(6000, 6010)!])!)], .setMarkBits(accept)),
+            ChainRule([.markSet(accept)], .return),
+            ChainRule([.ipProtocol(.icmp), .icmp(type: icmpType)], .setMarkBits(accept)),
         ])
         let pass = Chain(passWeb, [
-            Rule([.sourceIPSet(webSet)], .setMarkBits(Marks.pass), comments: ["NetworkPolicy default/pass-web ingress"]),
-            Rule([.markSet(Marks.pass)], .return),
+            ChainRule([.sourceIPSet(webSet)], .setMarkBits(Marks.pass), comments: ["NetworkPolicy default/pass-web ingress"]),
+            ChainRule([.markSet(Marks.pass)], .return),
         ])
         let table = FelixLayout.filterTable(
             endpoints: [

@@ -54,9 +54,9 @@ import Testing
 
     @Test func problemsAreReported() {
         var set = RuleSet(family: .v4, tables: [Table(.filter, chains: [
-            Chain("cali-a", [Rule([.sourceIPSet("missing"), .destinationPorts(PortList([PortRange(1)])!)], .jump("cali-nowhere"))]),
+            Chain("cali-a", [ChainRule([.sourceIPSet("missing"), .destinationPorts(PortList([PortRange(1)])!)], .jump("cali-nowhere"))]),
             Chain(String(repeating: "x", count: 29)),
-        ], hooks: [KernelChainHooks(chain: "PREROUTING", inserted: [Rule([], .jump("cali-a"))])])])
+        ], hooks: [KernelChainHooks(chain: "PREROUTING", inserted: [ChainRule([], .jump("cali-a"))])])])
         let problems = set.problems()
         #expect(problems.contains { $0.contains("missing") })
         #expect(problems.contains { $0.contains("cali-nowhere") })
@@ -68,8 +68,8 @@ import Testing
     }
 
     @Test func pruningKeepsReachableChains() {
-        let table = Table(.filter, chains: [Chain("cali-a", [Rule([], .goto("cali-b"))]), Chain("cali-b"), Chain("cali-unused")],
-                          hooks: [KernelChainHooks(chain: "FORWARD", inserted: [Rule([], .jump("cali-a"))])])
+        let table = Table(.filter, chains: [Chain("cali-a", [ChainRule([], .goto("cali-b"))]), Chain("cali-b"), Chain("cali-unused")],
+                          hooks: [KernelChainHooks(chain: "FORWARD", inserted: [ChainRule([], .jump("cali-a"))])])
         #expect(table.prunedToReachable().chains.map(\.name) == ["cali-a", "cali-b"])
     }
 }

@@ -83,7 +83,7 @@ public struct IptablesRenderer: Sendable {
     /// Felix's rule hashes for `rules` in chain `chain`: `h0 = SHA-224(chain)`,
     /// `h(i) = SHA-224(h(i-1) ‖ "-A <chain> HASH <rule>")`, each shown as the first 16
     /// characters of its base64url form.
-    public func hashes(_ chain: String, _ rules: [Rule], family: IPAddress.Family) -> [String] {
+    public func hashes(_ chain: String, _ rules: [ChainRule], family: IPAddress.Family) -> [String] {
         var state = SHA2.sha224(Array(chain.utf8))
         return rules.map { rule in
             state = SHA2.sha224(state + Array("-A \(chain) HASH \(fragment(rule, hash: nil, family: family))".utf8))
@@ -92,7 +92,7 @@ public struct IptablesRenderer: Sendable {
     }
 
     /// One rule's text after `-A <chain> `: hash comment, comments, criteria, action.
-    public func fragment(_ rule: Rule, hash: String?, family: IPAddress.Family) -> String {
+    public func fragment(_ rule: ChainRule, hash: String?, family: IPAddress.Family) -> String {
         var parts: [String] = []
         if let hash { parts.append("-m comment --comment \"cali:\(hash)\"") }
         for comment in rule.comments { parts.append("-m comment --comment \"\(sanitizedComment(comment))\"") }
@@ -105,7 +105,7 @@ public struct IptablesRenderer: Sendable {
         hashes(hook.chain, hook.inserted, family: family)
     }
 
-    private func appendLines(_ chain: String, _ rules: [Rule], family: IPAddress.Family, hashChain: String? = nil) -> String {
+    private func appendLines(_ chain: String, _ rules: [ChainRule], family: IPAddress.Family, hashChain: String? = nil) -> String {
         let hashes = hashes(hashChain ?? chain, rules, family: family)
         return zip(rules, hashes).map { "-A \(chain) \(fragment($0, hash: $1, family: family))\n" }.joined()
     }

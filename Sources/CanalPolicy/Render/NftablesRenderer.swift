@@ -55,7 +55,7 @@ public struct NftablesRenderer: Sendable {
         let newDerived = derivedSets(diff.new)
 
         // Chains to rewrite whole, per table: changed ones, and those using a redefined set.
-        var rewrite: [TableName: [(String, [Rule])]] = [:]
+        var rewrite: [TableName: [(String, [ChainRule])]] = [:]
         var deleteChains: [(TableName, String)] = []
         var addChains: [(TableName, String)] = []
         for tableDiff in diff.tables {
@@ -140,7 +140,7 @@ public struct NftablesRenderer: Sendable {
         table.hooks.filter { !($0.inserted.isEmpty && $0.appended.isEmpty) }
     }
 
-    private func uses(_ rule: Rule, _ sets: Set<String>) -> Bool {
+    private func uses(_ rule: ChainRule, _ sets: Set<String>) -> Bool {
         rule.match.contains { $0.ipSetName.map(sets.contains) ?? false }
     }
 
@@ -235,7 +235,7 @@ public struct NftablesRenderer: Sendable {
 
     // MARK: - Rules
 
-    private func render(_ rule: Rule, _ table: TableName, _ family: IPAddress.Family) -> String {
+    private func render(_ rule: ChainRule, _ table: TableName, _ family: IPAddress.Family) -> String {
         var parts = rule.match.map { render($0, family) }
         parts.append(render(rule.action, table))
         if !rule.comments.isEmpty {

@@ -39,9 +39,9 @@ public struct TableDiff: Sendable, Hashable {
         /// The chain's name.
         public let name: String
         /// Its rules before.
-        public let old: [Rule]
+        public let old: [ChainRule]
         /// Its rules after.
-        public let new: [Rule]
+        public let new: [ChainRule]
         /// The index of the first rule that differs.
         public let firstChange: Int
     }

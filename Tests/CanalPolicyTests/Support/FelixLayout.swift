@@ -27,39 +27,39 @@ enum FelixLayout {
         let m = Marks.self
         // cali-FORWARD: clear all bits but accept (0x1a0000 with the default marks).
         var chains: [Chain] = [Chain(ChainName.forward, [
-            Rule([], .clearMark(m.pass | m.scratch0 | m.scratch1)),
-            Rule([.markClear(m.accept)], .jump(ChainName.fromHostEndpointForward)),
-            Rule([.inInterface(.prefix("cali"))], .jump(ChainName.fromWorkloadDispatch)),
-            Rule([.outInterface(.prefix("cali"))], .jump(ChainName.toWorkloadDispatch)),
-            Rule([], .jump(ChainName.toHostEndpointForward)),
-            Rule([], .jump(ChainName.cidrBlock)),
+            ChainRule([], .clearMark(m.pass | m.scratch0 | m.scratch1)),
+            ChainRule([.markClear(m.accept)], .jump(ChainName.fromHostEndpointForward)),
+            ChainRule([.inInterface(.prefix("cali"))], .jump(ChainName.fromWorkloadDispatch)),
+            ChainRule([.outInterface(.prefix("cali"))], .jump(ChainName.toWorkloadDispatch)),
+            ChainRule([], .jump(ChainName.toHostEndpointForward)),
+            ChainRule([], .jump(ChainName.cidrBlock)),
         ])]
         let allBits = m.accept | m.pass | m.scratch0 | m.scratch1
         chains.append(Chain(ChainName.input, [
-            Rule([.inInterface(.prefix("cali"))], .goto(ChainName.workloadToHost)),
-            Rule([.markSet(m.accept)], .accept),
-            Rule([], .clearMark(allBits)),
-            Rule([], .jump(ChainName.fromHostEndpoint)),
-            Rule([.markSet(m.accept)], .accept, comments: ["Host endpoint policy accepted packet."]),
+            ChainRule([.inInterface(.prefix("cali"))], .goto(ChainName.workloadToHost)),
+            ChainRule([.markSet(m.accept)], .accept),
+            ChainRule([], .clearMark(allBits)),
+            ChainRule([], .jump(ChainName.fromHostEndpoint)),
+            ChainRule([.markSet(m.accept)], .accept, comments: ["Host endpoint policy accepted packet."]),
         ]))
         chains.append(Chain(ChainName.output, [
-            Rule([.markSet(m.accept)], .accept),
-            Rule([.outInterface(.prefix("cali"))], .return),
-            Rule([], .clearMark(allBits)),
-            Rule([.conntrack(.dnat, negated: true)], .jump(ChainName.toHostEndpoint)),
-            Rule([.markSet(m.accept)], .accept, comments: ["Host endpoint policy accepted packet."]),
+            ChainRule([.markSet(m.accept)], .accept),
+            ChainRule([.outInterface(.prefix("cali"))], .return),
+            ChainRule([], .clearMark(allBits)),
+            ChainRule([.conntrack(.dnat, negated: true)], .jump(ChainName.toHostEndpoint)),
+            ChainRule([.markSet(m.accept)], .accept, comments: ["Host endpoint policy accepted packet."]),
         ]))
         chains.append(Chain(ChainName.workloadToHost, [
-            Rule([], .jump(ChainName.fromWorkloadDispatch)),
-            Rule([], .drop, comments: ["Configured DefaultEndpointToHostAction"]),
+            ChainRule([], .jump(ChainName.fromWorkloadDispatch)),
+            ChainRule([], .drop, comments: ["Configured DefaultEndpointToHostAction"]),
         ]))
         let sorted = endpoints.sorted { $0.interface < $1.interface }
         chains.append(Chain(ChainName.fromWorkloadDispatch, sorted.map {
-            Rule([.inInterface(.exact($0.interface))], .goto(ChainName.workloadEndpoint($0.interface, .egress)))
-        } + [Rule([], .drop, comments: ["Unknown interface"])]))
+            ChainRule([.inInterface(.exact($0.interface))], .goto(ChainName.workloadEndpoint($0.interface, .egress)))
+        } + [ChainRule([], .drop, comments: ["Unknown interface"])]))
         chains.append(Chain(ChainName.toWorkloadDispatch, sorted.map {
-            Rule([.outInterface(.exact($0.interface))], .goto(ChainName.workloadEndpoint($0.interface, .ingress)))
-        } + [Rule([], .drop, comments: ["Unknown interface"])]))
+            ChainRule([.outInterface(.exact($0.interface))], .goto(ChainName.workloadEndpoint($0.interface, .ingress)))
+        } + [ChainRule([], .drop, comments: ["Unknown interface"])]))
         for endpoint in endpoints {
             chains.append(endpointChain(endpoint, .egress))
             chains.append(endpointChain(endpoint, .ingress))
@@ -69,48 +69,48 @@ enum FelixLayout {
         chains += [ChainName.fromHostEndpoint, ChainName.toHostEndpoint, ChainName.fromHostEndpointForward,
                    ChainName.toHostEndpointForward, ChainName.cidrBlock].map { Chain($0) }
         return Table(.filter, chains: chains, hooks: [
-            KernelChainHooks(chain: "INPUT", inserted: [Rule([], .jump(ChainName.input))]),
-            KernelChainHooks(chain: "FORWARD", inserted: [Rule([], .jump(ChainName.forward))], appended: [
-                Rule([.markSet(m.accept)], .accept, comments: ["Policy explicitly accepted packet."]),
-                Rule([], .setMarkBits(m.accept)),
+            KernelChainHooks(chain: "INPUT", inserted: [ChainRule([], .jump(ChainName.input))]),
+            KernelChainHooks(chain: "FORWARD", inserted: [ChainRule([], .jump(ChainName.forward))], appended: [
+                ChainRule([.markSet(m.accept)], .accept, comments: ["Policy explicitly accepted packet."]),
+                ChainRule([], .setMarkBits(m.accept)),
             ]),
-            KernelChainHooks(chain: "OUTPUT", inserted: [Rule([], .jump(ChainName.output))]),
+            KernelChainHooks(chain: "OUTPUT", inserted: [ChainRule([], .jump(ChainName.output))]),
         ])
     }
 
     static func endpointChain(_ endpoint: EndpointSpec, _ direction: PolicyDirection) -> Chain {
         let m = Marks.self
-        var rules: [Rule] = [
-            Rule([.conntrack([.related, .established])], .accept),
-            Rule([.conntrack(.invalid)], .drop),
-            Rule([], .clearMark(m.accept | m.pass)),
+        var rules: [ChainRule] = [
+            ChainRule([.conntrack([.related, .established])], .accept),
+            ChainRule([.conntrack(.invalid)], .drop),
+            ChainRule([], .clearMark(m.accept | m.pass)),
         ]
         if direction == .egress {
-            rules.append(Rule([.ipProtocol(.number(17)), .destinationPorts(PortList([PortRange(4789)])!)], .drop,
+            rules.append(ChainRule([.ipProtocol(.number(17)), .destinationPorts(PortList([PortRange(4789)])!)], .drop,
                               comments: ["Drop VXLAN encapped packets originating in workloads"]))
-            rules.append(Rule([.ipProtocol(.number(4))], .drop, comments: ["Drop IPinIP encapped packets originating in workloads"]))
+            rules.append(ChainRule([.ipProtocol(.number(4))], .drop, comments: ["Drop IPinIP encapped packets originating in workloads"]))
         }
         for tier in direction == .ingress ? endpoint.ingressTiers : endpoint.egressTiers {
-            rules.append(Rule([], .clearMark(m.pass), comments: ["Start of tier \(tier.name)"]))
+            rules.append(ChainRule([], .clearMark(m.pass), comments: ["Start of tier \(tier.name)"]))
             for policy in tier.policyChains {
-                rules.append(Rule([.markClear(m.pass)], .jump(policy)))
-                rules.append(Rule([.markSet(m.accept)], .return, comments: ["Return if policy accepted"]))
+                rules.append(ChainRule([.markClear(m.pass)], .jump(policy)))
+                rules.append(ChainRule([.markSet(m.accept)], .return, comments: ["Return if policy accepted"]))
             }
-            rules.append(Rule([.markClear(m.pass)], .drop,
+            rules.append(ChainRule([.markClear(m.pass)], .drop,
                               comments: ["End of tier \(tier.name). Drop if no policies passed packet"]))
         }
         for profile in endpoint.profiles {
-            rules.append(Rule([], .jump(ChainName.profile(profile, direction))))
-            rules.append(Rule([.markSet(m.accept)], .return, comments: ["Return if profile accepted"]))
+            rules.append(ChainRule([], .jump(ChainName.profile(profile, direction))))
+            rules.append(ChainRule([.markSet(m.accept)], .return, comments: ["Return if profile accepted"]))
         }
-        rules.append(Rule([], .drop, comments: ["Drop if no profiles matched"]))
+        rules.append(ChainRule([], .drop, comments: ["Drop if no profiles matched"]))
         return Chain(ChainName.workloadEndpoint(endpoint.interface, direction), rules)
     }
 
     static func allowAllProfile(_ name: String) -> [Chain] {
         [
-            Chain(ChainName.profile(name, .ingress), [Rule([], .setMarkBits(Marks.accept), comments: ["Profile \(name) ingress"])]),
-            Chain(ChainName.profile(name, .egress), [Rule([], .setMarkBits(Marks.accept), comments: ["Profile \(name) egress"])]),
+            Chain(ChainName.profile(name, .ingress), [ChainRule([], .setMarkBits(Marks.accept), comments: ["Profile \(name) ingress"])]),
+            Chain(ChainName.profile(name, .egress), [ChainRule([], .setMarkBits(Marks.accept), comments: ["Profile \(name) egress"])]),
         ]
     }
 }
@@ -124,7 +124,7 @@ enum WorkedExample {
 
     static func policyChain() -> Chain {
         Chain(ChainName.policy(policyID, .ingress), [
-            Rule([.ipProtocol(.tcp), .sourceIPSet(webSet), .destinationPorts(PortList([PortRange(5432)])!)],
+            ChainRule([.ipProtocol(.tcp), .sourceIPSet(webSet), .destinationPorts(PortList([PortRange(5432)])!)],
                  .setMarkBits(Marks.accept), comments: ["GlobalNetworkPolicy allow-web-to-db ingress"]),
         ])
     }

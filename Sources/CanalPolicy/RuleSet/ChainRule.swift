@@ -32,7 +32,7 @@ public enum RuleAction: Sendable, Hashable {
 }
 
 /// One rule: criteria (all must match), an action and free-text comments.
-public struct Rule: Sendable, Hashable {
+public struct ChainRule: Sendable, Hashable {
     /// The criteria, rendered in this order.
     public var match: [MatchCriterion]
     /// The action.
@@ -53,10 +53,10 @@ public struct Chain: Sendable, Hashable {
     /// The name (at most 28 characters for iptables, see ``ChainName``).
     public var name: String
     /// The rules, in order.
-    public var rules: [Rule]
+    public var rules: [ChainRule]
 
     /// A chain.
-    public init(_ name: String, _ rules: [Rule] = []) {
+    public init(_ name: String, _ rules: [ChainRule] = []) {
         self.name = name
         self.rules = rules
     }
@@ -68,12 +68,12 @@ public struct KernelChainHooks: Sendable, Hashable {
     /// The kernel chain's name.
     public var chain: String
     /// Rules that go first, in this order.
-    public var inserted: [Rule]
+    public var inserted: [ChainRule]
     /// Rules that go last, in this order.
-    public var appended: [Rule]
+    public var appended: [ChainRule]
 
     /// Hooks into `chain`.
-    public init(chain: String, inserted: [Rule] = [], appended: [Rule] = []) {
+    public init(chain: String, inserted: [ChainRule] = [], appended: [ChainRule] = []) {
         self.chain = chain
         self.inserted = inserted
         self.appended = appended
