@@ -1,0 +1,33 @@
+# Canal — the two commands of the README, and a few more.
+SWIFT ?= swift
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build quickstart test fuzz bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+## quickstart: validate the example manifests and evaluate selectors against their endpoints.
+quickstart: build
+	@scripts/quickstart.sh
+
+## test: the whole suite (unit, property, fuzzing, etcd and kernel tests).
+test: deps
+	$(SWIFT) build --build-tests
+	@scripts/fuzz.sh all $(FUZZ_SECONDS)
+	$(SWIFT) test --skip-build
+
+fuzz: deps
+	@scripts/fuzz.sh all $(FUZZ_SECONDS)
+
+## bench: the benchmarks of Benchmarks/, each printing `bench NAME VALUE UNIT` (and `ratio NAME VALUE`).
+bench: deps
+	$(SWIFT) run -c release --package-path Benchmarks canal-bench all
+
+clean:
+	rm -rf .build .build-* Benchmarks/.build Fuzz/.build

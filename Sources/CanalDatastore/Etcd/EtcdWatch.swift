@@ -1,0 +1,168 @@
+import Foundation
+
+/// A watch on etcd (`POST /v3/watch`, a stream of newline-separated JSON frames).
+///
+/// Backpressure: the HTTP layer buffers at most ``EtcdConfiguration/watchBufferLimit`` bytes and
+/// pauses the transfer above that until the reader drains it; the iterator decodes only what it has
+/// taken. When the connection drops (etcd restarted, endpoint down), the iterator reconnects —
+/// to the next endpoint, with backoff — and resumes from the revision after the last event it
+/// delivered, so no event is lost or repeated; after ``EtcdConfiguration/watchReconnectTimeout`` of
+/// failures it throws `unavailable`. When etcd cancels the watch because its start revision is
+/// compacted, it throws `compacted` with the compaction revision.
+public struct EtcdWatch: AsyncSequence, Sendable {
+    /// Events.
+    public typealias Element = WatchEvent
+    /// Failures are ``DatastoreError``s.
+    public typealias Failure = any Error
+
+    let store: EtcdKeyValueStore
+    let prefix: [UInt8]
+    let start: Revision?
+
+    /// Creates an iterator; it connects on the first `next()`.
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(store: store, prefix: prefix, nextRevision: start)
+    }
+
+    /// Iterates a watch; returns `nil` once the task is cancelled.
+    public struct Iterator: AsyncIteratorProtocol {
+        let store: EtcdKeyValueStore
+        let prefix: [UInt8]
+        /// The revision to resume from after a reconnect: one past the last delivered event.
+        var nextRevision: Revision?
+        var stream: CurlStream?
+        var lines: [UInt8] = []
+        var pending: [WatchEvent] = []
+        var pendingIndex = 0
+        var attempt = 0
+        var failingSince: ContinuousClock.Instant?
+        var lastFailure: (any Error)?
+
+        init(store: EtcdKeyValueStore, prefix: [UInt8], nextRevision: Revision?) {
+            self.store = store
+            self.prefix = prefix
+            self.nextRevision = nextRevision
+        }
+
+        /// The next event.
+        public mutating func next() async throws -> WatchEvent? {
+            while pendingIndex == pending.count {
+                if Task.isCancelled { return nil }
+                pending = []
+                pendingIndex = 0
+                if stream == nil { try await connect() }
+                guard let stream else { continue }
+                let chunk: [UInt8]?
+                do {
+                    chunk = try await stream.read()
+                } catch {
+                    try await dropConnection(error)
+                    continue
+                }
+                guard let chunk else {
+                    if Task.isCancelled { return nil }
+                    try await dropConnection(DatastoreError(.unavailable, "etcd closed the watch stream"))
+                    continue
+                }
+                lines.append(contentsOf: chunk)
+                try decodeFrames()
+            }
+            defer { pendingIndex += 1 }
+            return pending[pendingIndex]
+        }
+
+        private mutating func connect() async throws {
+            let endpoints = store.configuration.endpoints
+            guard !endpoints.isEmpty else { throw DatastoreError(.invalidArgument, "no etcd endpoints configured") }
+            let headers: [String]
+            do {
+                headers = try await store.requestHeaders()
+            } catch let error as DatastoreError where error.code == .unavailable || error.code == .timeout {
+                try await dropConnection(error)
+                return
+            }
+            let request = WireWatchCreate(
+                create_request: .init(
+                    key: Wire.encode(prefix.isEmpty ? [0] : prefix), range_end: Wire.encode(prefix.prefixRangeEnd),
+                    start_revision: nextRevision?.description, prev_kv: true, progress_notify: true))
+            let url = EtcdKeyValueStore.join(endpoints[attempt % endpoints.count], "/v3/watch")
+            lines = []
+            stream = store.client.stream(
+                HTTPRequest(url: url, body: try [UInt8](JSONEncoder().encode(request)), headers: headers, timeout: nil),
+                highWatermark: store.configuration.watchBufferLimit)
+        }
+
+        /// Forgets the connection and waits before the next attempt; throws `unavailable` once the
+        /// reconnect budget is spent.
+        private mutating func dropConnection(_ error: any Error) async throws {
+            stream = nil
+            lines = []
+            attempt += 1
+            let now = ContinuousClock.now
+            let since = failingSince ?? now
+            failingSince = since
+            lastFailure = error
+            if now - since > store.configuration.watchReconnectTimeout {
+                throw DatastoreError(
+                    .unavailable, "the watch could not reconnect to etcd", key: prefix,
+                    cause: (error as? DatastoreError)?.cause ?? error)
+            }
+            let delay = Swift.min(Duration.milliseconds(50) * (1 << Swift.min(attempt - 1, 5)), .seconds(1))
+            try? await Task.sleep(for: delay)
+        }
+
+        private mutating func decodeFrames() throws {
+            while let newline = lines.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(lines[..<newline])
+                lines.removeSubrange(...newline)
+                guard !line.allSatisfy({ $0 == 0x20 || $0 == 0x0d }) else { continue }
+                let frame: WireWatchFrame
+                do {
+                    frame = try JSONDecoder().decode(WireWatchFrame.self, from: Data(line))
+                } catch {
+                    throw DatastoreError(.unavailable, "cannot decode a watch frame from etcd", key: prefix, cause: error)
+                }
+                if let error = frame.error {
+                    let mapped = EtcdKeyValueStore.map(error, status: 200, key: prefix)
+                    if mapped.code == .unavailable || mapped.code == .timeout {
+                        stream = nil
+                        lines = []
+                        return
+                    }
+                    if mapped.code == .unauthorized { store.forgetToken() }
+                    throw mapped
+                }
+                guard let result = frame.result else { continue }
+                if result.canceled == true {
+                    let compacted = Wire.int(result.compact_revision)
+                    if compacted > 0 {
+                        throw DatastoreError(
+                            .compacted, "watch start revision \(nextRevision?.description ?? "?") has been compacted",
+                            key: prefix, revision: Revision(compacted))
+                    }
+                    throw DatastoreError(
+                        .unavailable, "etcd cancelled the watch: \(result.cancel_reason ?? "no reason given")", key: prefix)
+                }
+                if result.created == true {
+                    // The stream is established: reset the failure budget and pin the start revision.
+                    failingSince = nil
+                    attempt = 0
+                    if nextRevision == nil { nextRevision = Revision(Wire.int(result.header?.revision) + 1) }
+                }
+                for event in result.events ?? [] {
+                    guard let kv = event.kv else { continue }
+                    let key = Wire.decode(kv.key)
+                    let revision = Revision(Wire.int(kv.mod_revision))
+                    let previous = event.prev_kv.map(Wire.keyValue)
+                    if event.type == "DELETE" {
+                        pending.append(WatchEvent(kind: .delete, key: key, current: nil, previous: previous, revision: revision))
+                    } else {
+                        pending.append(
+                            WatchEvent(kind: .put, key: key, current: Wire.keyValue(kv), previous: previous, revision: revision))
+                    }
+                    nextRevision = revision.next
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,420 @@
+import Synchronization
+
+/// An in-memory ``KeyValueStore`` with etcd's semantics: one cluster revision counter, create/mod
+/// revisions and versions per key, multi-key transactions, leases with TTL, historical reads, a
+/// bounded history with compaction, and watches.
+///
+/// **Watches pull from the history.** A watcher is a cursor (the next revision it wants) into the
+/// store's history of changes; writers never push into per-watcher buffers, so a slow watcher costs
+/// no memory beyond the bounded history and never slows a writer (which runs under a `Mutex` and must
+/// not suspend). Each pull takes at most ``Configuration/watchBatchSize`` events. A watcher that falls
+/// so far behind that its cursor is compacted away fails with `compacted`, as an etcd watcher does.
+///
+/// **Leases** expire against the injected clock: every operation first expires the leases whose
+/// deadline has passed (deleting their keys in one revision). To expire leases on time while the
+/// store is idle (so watchers see the deletes), keep ``run()`` running, e.g. in a task group.
+public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Duration == Duration {
+    /// Tuning for the in-memory store.
+    public struct Configuration: Sendable, Hashable {
+        /// The number of change events kept for watches and historical reads; older revisions are
+        /// compacted automatically. etcd keeps history until it is compacted by policy.
+        public var historyLimit: Int
+        /// The most events one watch pull takes from the history.
+        public var watchBatchSize: Int
+        /// Creates a configuration.
+        public init(historyLimit: Int = 10_000, watchBatchSize: Int = 256) {
+            self.historyLimit = max(1, historyLimit)
+            self.watchBatchSize = max(1, watchBatchSize)
+        }
+    }
+
+    private struct LeaseState {
+        var ttl: Duration
+        var deadline: C.Instant
+        var keys: Set<[UInt8]> = []
+    }
+
+    private struct State {
+        var revision: Int64 = 1
+        var compactRevision: Int64 = 0
+        var current: [[UInt8]: KeyValue] = [:]
+        /// Every change with revision >= compactRevision, in revision order.
+        var history: [WatchEvent] = []
+        var leases: [Int64: LeaseState] = [:]
+        var nextLeaseID: Int64 = 0x1000
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiterID: UInt64 = 0
+    }
+
+    private let clock: C
+    private let configuration: Configuration
+    private let state: Mutex<State>
+
+    /// Creates an empty store whose leases expire against `clock`.
+    public init(clock: C, configuration: Configuration = Configuration()) {
+        self.clock = clock
+        self.configuration = configuration
+        self.state = Mutex(State())
+    }
+
+    /// The current store revision.
+    public var revision: Revision { state.withLock { Revision($0.revision) } }
+
+    /// Discards the history before `revision`: reads and watches at older revisions then fail with `compacted`.
+    ///
+    /// Throws `invalidArgument` for a future revision and `compacted` when already compacted past it.
+    public func compact(to revision: Revision) async throws {
+        try state.withLock { state in
+            guard revision.rawValue <= state.revision else {
+                throw DatastoreError(.invalidArgument, "cannot compact to future revision \(revision)")
+            }
+            guard revision.rawValue > state.compactRevision else {
+                throw DatastoreError(.compacted, "already compacted", revision: Revision(state.compactRevision))
+            }
+            Self.compact(&state, to: revision.rawValue)
+        }
+    }
+
+    /// Expires leases on time (so watchers see their keys deleted while the store is otherwise idle)
+    /// until the calling task is cancelled.
+    public func run() async throws {
+        while !Task.isCancelled {
+            let deadline: C.Instant? = state.withLock { state in
+                self.expireLeases(&state)
+                return state.leases.values.map(\.deadline).min()
+            }
+            let wake = clock.now.advanced(by: .seconds(1))
+            do {
+                try await clock.sleep(until: deadline.map { min($0, wake) } ?? wake, tolerance: nil)
+            } catch is CancellationError {
+                return
+            }
+        }
+    }
+
+    // MARK: KeyValueStore
+
+    public func get(_ key: [UInt8], at revision: Revision?) async throws -> KeyValue? {
+        try state.withLock { state in
+            expireLeases(&state)
+            guard let revision else { return state.current[key] }
+            return try Self.snapshot(state, at: revision, keys: { $0 == key })[key]
+        }
+    }
+
+    public func list(prefix: [UInt8], at revision: Revision?) async throws -> ListResult {
+        try state.withLock { state in
+            expireLeases(&state)
+            let matches = { (key: [UInt8]) in key.hasBytePrefix(prefix) }
+            let items: [[UInt8]: KeyValue]
+            if let revision {
+                items = try Self.snapshot(state, at: revision, keys: matches)
+            } else {
+                items = state.current.filter { matches($0.key) }
+            }
+            return ListResult(
+                items: items.values.sorted { [UInt8].byteLess($0.key, $1.key) },
+                revision: revision ?? Revision(state.revision))
+        }
+    }
+
+    public func transaction(_ transaction: Transaction) async throws -> TransactionResult {
+        try state.withLock { state in
+            expireLeases(&state)
+            var written = Set<[UInt8]>()
+            for branch in [transaction.success, transaction.failure] {
+                written.removeAll()
+                for operation in branch {
+                    switch operation {
+                    case .put(let key, _, _), .delete(let key):
+                        guard written.insert(key).inserted else {
+                            throw DatastoreError(.invalidArgument, "duplicate key given in transaction", key: key)
+                        }
+                    case .get: break
+                    }
+                }
+            }
+            let succeeded = transaction.comparisons.allSatisfy { Self.holds($0, in: state) }
+            let branch = succeeded ? transaction.success : transaction.failure
+            for case .put(let key, _, let lease?) in branch where state.leases[lease.rawValue] == nil {
+                throw DatastoreError(.notFound, "lease \(lease) not found", key: key)
+            }
+            let newRevision = state.revision + 1
+            var events: [WatchEvent] = []
+            var results: [KeyValue?] = []
+            for operation in branch {
+                switch operation {
+                case .get(let key):
+                    results.append(state.current[key])
+                case .put(let key, let value, let lease):
+                    let previous = state.current[key]
+                    let kv = KeyValue(
+                        key: key, value: value, createRevision: previous?.createRevision ?? Revision(newRevision),
+                        modRevision: Revision(newRevision), version: (previous?.version ?? 0) + 1, lease: lease)
+                    Self.detach(&state, previous)
+                    if let lease { state.leases[lease.rawValue]?.keys.insert(key) }
+                    state.current[key] = kv
+                    events.append(WatchEvent(kind: .put, key: key, current: kv, previous: previous, revision: kv.modRevision))
+                    results.append(previous)
+                case .delete(let key):
+                    let previous = state.current.removeValue(forKey: key)
+                    if let previous {
+                        Self.detach(&state, previous)
+                        events.append(
+                            WatchEvent(kind: .delete, key: key, current: nil, previous: previous, revision: Revision(newRevision)))
+                    }
+                    results.append(previous)
+                }
+            }
+            if !events.isEmpty { commit(&state, events) }
+            return TransactionResult(succeeded: succeeded, revision: Revision(state.revision), results: results)
+        }
+    }
+
+    public func grantLease(ttl: Duration) async throws -> Lease {
+        guard ttl > .zero else { throw DatastoreError(.invalidArgument, "a lease needs a positive TTL") }
+        let seconds = Self.wholeSeconds(ttl)
+        return state.withLock { state in
+            expireLeases(&state)
+            state.nextLeaseID += 1
+            let id = state.nextLeaseID
+            state.leases[id] = LeaseState(ttl: .seconds(seconds), deadline: clock.now.advanced(by: .seconds(seconds)))
+            return Lease(id: LeaseID(rawValue: id), ttl: .seconds(seconds))
+        }
+    }
+
+    public func keepAlive(_ lease: LeaseID) async throws -> Duration {
+        try state.withLock { state in
+            expireLeases(&state)
+            guard let ttl = state.leases[lease.rawValue]?.ttl else {
+                throw DatastoreError(.notFound, "lease \(lease) not found")
+            }
+            state.leases[lease.rawValue]?.deadline = clock.now.advanced(by: ttl)
+            return ttl
+        }
+    }
+
+    public func revokeLease(_ lease: LeaseID) async throws {
+        try state.withLock { state in
+            expireLeases(&state)
+            guard let removed = state.leases.removeValue(forKey: lease.rawValue) else {
+                throw DatastoreError(.notFound, "lease \(lease) not found")
+            }
+            deleteLeaseKeys(&state, removed)
+        }
+    }
+
+    public func watch(prefix: [UInt8], fromRevision: Revision?) -> Watch {
+        let start = fromRevision ?? state.withLock { Revision($0.revision + 1) }
+        return Watch(prefix: prefix, start: start, store: self)
+    }
+
+    /// The in-memory watch: a cursor into the store's history (see the type's documentation).
+    public struct Watch: AsyncSequence, Sendable {
+        /// Events.
+        public typealias Element = WatchEvent
+        /// Failures are ``DatastoreError``s (`compacted`).
+        public typealias Failure = any Error
+
+        fileprivate let prefix: [UInt8]
+        fileprivate let start: Revision
+        fileprivate let store: InMemoryKeyValueStore
+
+        /// Creates an iterator starting at the watch's revision.
+        public func makeAsyncIterator() -> Iterator {
+            Iterator(prefix: prefix, cursor: start, store: store)
+        }
+
+        /// Iterates a watch; returns `nil` once the task is cancelled.
+        public struct Iterator: AsyncIteratorProtocol {
+            fileprivate let prefix: [UInt8]
+            fileprivate var cursor: Revision
+            fileprivate let store: InMemoryKeyValueStore
+            fileprivate var pending: [WatchEvent] = []
+            fileprivate var pendingIndex = 0
+
+            /// The next event, waiting for one if needed.
+            public mutating func next() async throws -> WatchEvent? {
+                while pendingIndex == pending.count {
+                    if Task.isCancelled { return nil }
+                    let (events, nextCursor) = try store.pull(prefix: prefix, from: cursor)
+                    cursor = nextCursor
+                    if !events.isEmpty {
+                        pending = events
+                        pendingIndex = 0
+                        break
+                    }
+                    let id = store.newWaiterID()
+                    let cursor = self.cursor
+                    let store = self.store
+                    await withTaskCancellationHandler {
+                        await store.waitForChanges(after: cursor, id: id)
+                    } onCancel: {
+                        store.cancelWaiter(id)
+                    }
+                }
+                defer { pendingIndex += 1 }
+                return pending[pendingIndex]
+            }
+        }
+    }
+
+    // MARK: Watch support
+
+    /// Takes up to a batch of events under `prefix` with revision >= `cursor`, and the cursor after them.
+    fileprivate func pull(prefix: [UInt8], from cursor: Revision) throws -> ([WatchEvent], Revision) {
+        try state.withLock { state in
+            expireLeases(&state)
+            return try Self.events(state, prefix: prefix, from: cursor.rawValue, limit: configuration.watchBatchSize)
+        }
+    }
+
+    /// Suspends until the store's revision passes `cursor - 1` (or `id` is cancelled).
+    fileprivate func waitForChanges(after cursor: Revision, id: UInt64) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.revision >= cursor.rawValue || Task.isCancelled { return true }
+                state.waiters[id] = continuation
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    fileprivate func newWaiterID() -> UInt64 {
+        state.withLock { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+    }
+
+    fileprivate func cancelWaiter(_ id: UInt64) {
+        state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+    }
+
+    // MARK: Internals (all called with the lock held)
+
+    private func commit(_ state: inout State, _ events: [WatchEvent]) {
+        state.revision += 1
+        state.history.append(contentsOf: events)
+        if state.history.count > configuration.historyLimit {
+            let firstKept = state.history[state.history.count - configuration.historyLimit].revision.rawValue
+            Self.compact(&state, to: firstKept)
+        }
+        let waiters = state.waiters
+        state.waiters.removeAll()
+        for waiter in waiters.values { waiter.resume() }
+    }
+
+    private func expireLeases(_ state: inout State) {
+        guard !state.leases.isEmpty else { return }
+        let now = clock.now
+        for (id, lease) in state.leases where lease.deadline <= now {
+            state.leases.removeValue(forKey: id)
+            deleteLeaseKeys(&state, lease)
+        }
+    }
+
+    private func deleteLeaseKeys(_ state: inout State, _ lease: LeaseState) {
+        let newRevision = Revision(state.revision + 1)
+        var events: [WatchEvent] = []
+        for key in lease.keys.sorted(by: [UInt8].byteLess) {
+            guard let previous = state.current.removeValue(forKey: key) else { continue }
+            events.append(WatchEvent(kind: .delete, key: key, current: nil, previous: previous, revision: newRevision))
+        }
+        if !events.isEmpty { commit(&state, events) }
+    }
+
+    private static func detach(_ state: inout State, _ previous: KeyValue?) {
+        if let lease = previous?.lease { state.leases[lease.rawValue]?.keys.remove(previous!.key) }
+    }
+
+    private static func compact(_ state: inout State, to revision: Int64) {
+        state.compactRevision = max(state.compactRevision, revision)
+        let drop = state.history.firstIndex { $0.revision.rawValue >= state.compactRevision } ?? state.history.count
+        state.history.removeFirst(drop)
+    }
+
+    private static func holds(_ comparison: Transaction.Comparison, in state: State) -> Bool {
+        let kv = state.current[comparison.key]
+        let order: Int
+        switch comparison.target {
+        case .modRevision(let r): order = compare(kv?.modRevision.rawValue ?? 0, r.rawValue)
+        case .createRevision(let r): order = compare(kv?.createRevision.rawValue ?? 0, r.rawValue)
+        case .version(let v): order = compare(kv?.version ?? 0, v)
+        case .value(let value):
+            guard let stored = kv?.value else { return false }
+            order = stored == value ? 0 : (stored.lexicographicallyPrecedes(value) ? -1 : 1)
+        }
+        switch comparison.relation {
+        case .equal: return order == 0
+        case .notEqual: return order != 0
+        case .less: return order < 0
+        case .greater: return order > 0
+        }
+    }
+
+    private static func compare(_ a: Int64, _ b: Int64) -> Int { a == b ? 0 : (a < b ? -1 : 1) }
+
+    private static func checkReadable(_ state: State, _ revision: Revision) throws {
+        if revision.rawValue > state.revision {
+            throw DatastoreError(.invalidArgument, "revision \(revision) is in the future (store is at \(state.revision))")
+        }
+        if revision.rawValue < state.compactRevision {
+            throw DatastoreError(
+                .compacted, "revision \(revision) has been compacted", revision: Revision(state.compactRevision))
+        }
+    }
+
+    /// The keys matching `keys` as they were at `revision`: the current state with later changes undone.
+    private static func snapshot(_ state: State, at revision: Revision, keys: ([UInt8]) -> Bool) throws -> [[UInt8]: KeyValue] {
+        try checkReadable(state, revision)
+        var result = state.current.filter { keys($0.key) }
+        for event in state.history.reversed() {
+            guard event.revision > revision else { break }
+            guard keys(event.key) else { continue }
+            result[event.key] = event.previous
+        }
+        return result
+    }
+
+    private static func events(
+        _ state: State, prefix: [UInt8], from cursor: Int64, limit: Int
+    ) throws -> ([WatchEvent], Revision) {
+        if cursor < state.compactRevision {
+            throw DatastoreError(
+                .compacted, "watch revision \(cursor) has been compacted", revision: Revision(state.compactRevision))
+        }
+        guard cursor <= state.revision else { return ([], Revision(cursor)) }
+        // Binary search for the first event at or after the cursor.
+        var low = 0
+        var high = state.history.count
+        while low < high {
+            let mid = (low + high) / 2
+            if state.history[mid].revision.rawValue < cursor { low = mid + 1 } else { high = mid }
+        }
+        var batch: [WatchEvent] = []
+        var index = low
+        while index < state.history.count {
+            let event = state.history[index]
+            // Never split one revision across batches, so the cursor can move past whole revisions.
+            if batch.count >= limit, batch.last?.revision != event.revision { break }
+            if event.key.hasBytePrefix(prefix) { batch.append(event) }
+            index += 1
+        }
+        let nextCursor = index < state.history.count ? state.history[index].revision.rawValue : state.revision + 1
+        return (batch, Revision(nextCursor))
+    }
+
+    private static func wholeSeconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return max(1, seconds + (attoseconds > 0 ? 1 : 0))
+    }
+}
+
+extension InMemoryKeyValueStore where C == ContinuousClock {
+    /// Creates an empty store whose leases expire in real time.
+    public convenience init(configuration: Configuration = Configuration()) {
+        self.init(clock: ContinuousClock(), configuration: configuration)
+    }
+}

@@ -1,0 +1,213 @@
+public import CanalDatastore
+public import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A throwaway etcd for tests: a real `etcd` process on free loopback ports with a temporary data
+/// directory, which ``withEtcdServer(tls:_:)`` stops and deletes in every outcome.
+///
+/// The binary is `$ETCD_BINARY`, else `/usr/bin/etcd`, else `etcd` on `PATH` (Debian: `apt-get install etcd-server`).
+public final class EtcdServer: Sendable {
+    /// TLS material for an HTTPS etcd (PEM paths): the server certificate and key, and the CA that
+    /// signs client certificates (requiring client certificates when set).
+    public struct TLS: Sendable, Hashable {
+        /// The server certificate.
+        public var certFile: String
+        /// The server private key.
+        public var keyFile: String
+        /// The CA for client certificates; when set, etcd requires a client certificate.
+        public var clientCAFile: String?
+        /// What ``EtcdServer/configuration()`` gives clients: the CA that signed the server certificate,
+        /// and a client certificate and key.
+        public var clientCAForServer: String?
+        /// The client certificate clients use.
+        public var clientCertFile: String?
+        /// The client key clients use.
+        public var clientKeyFile: String?
+        /// Creates TLS settings.
+        public init(
+            certFile: String, keyFile: String, clientCAFile: String? = nil, clientCAForServer: String? = nil,
+            clientCertFile: String? = nil, clientKeyFile: String? = nil
+        ) {
+            self.certFile = certFile
+            self.keyFile = keyFile
+            self.clientCAFile = clientCAFile
+            self.clientCAForServer = clientCAForServer
+            self.clientCertFile = clientCertFile
+            self.clientKeyFile = clientKeyFile
+        }
+    }
+
+    /// The etcd binary found on this machine, if any.
+    public static let binary: String? = {
+        let fileManager = FileManager.default
+        if let path = ProcessInfo.processInfo.environment["ETCD_BINARY"], fileManager.isExecutableFile(atPath: path) {
+            return path
+        }
+        if fileManager.isExecutableFile(atPath: "/usr/bin/etcd") { return "/usr/bin/etcd" }
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let path = "\(directory)/etcd"
+            if fileManager.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }()
+
+    /// Whether etcd-backed tests should run: etcd is installed, or `CI=true` (where a missing etcd
+    /// must fail the run rather than skip it).
+    public static var shouldRun: Bool {
+        binary != nil || ProcessInfo.processInfo.environment["CI"] == "true"
+    }
+
+    /// The client URL, e.g. `http://127.0.0.1:41234`.
+    public let endpoint: String
+    /// The temporary data directory (deleted by ``withEtcdServer(tls:_:)``).
+    public let dataDirectory: URL
+    private let clientPort: Int
+    private let peerPort: Int
+    private let tls: TLS?
+    private let process: LockedProcess
+
+    private init(tls: TLS?) throws {
+        guard EtcdServer.binary != nil else {
+            throw EtcdServerError("etcd is not installed (apt-get install etcd-server, or set ETCD_BINARY)")
+        }
+        clientPort = try Self.freePort()
+        peerPort = try Self.freePort()
+        self.tls = tls
+        endpoint = "\(tls == nil ? "http" : "https")://127.0.0.1:\(clientPort)"
+        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("canal-etcd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        process = LockedProcess()
+    }
+
+    /// An ``EtcdConfiguration`` for this server, with short timeouts suitable for tests.
+    public func configuration() -> EtcdConfiguration {
+        EtcdConfiguration(
+            endpoints: [endpoint], keyFile: tls?.clientKeyFile, certFile: tls?.clientCertFile,
+            caCertFile: tls?.clientCAForServer, requestTimeout: .seconds(5), connectTimeout: .seconds(2),
+            watchReconnectTimeout: .seconds(20))
+    }
+
+    /// Starts etcd (again, after ``stop()`` or ``kill()``, on the same port and data) and waits until it serves requests.
+    public func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: EtcdServer.binary!)
+        let peer = "http://127.0.0.1:\(peerPort)"
+        var arguments = [
+            "--name", "canal-test", "--data-dir", dataDirectory.appendingPathComponent("data").path,
+            "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint,
+            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+            "--initial-cluster", "canal-test=\(peer)", "--initial-cluster-state", "new",
+        ]
+        if let tls {
+            arguments += ["--cert-file", tls.certFile, "--key-file", tls.keyFile]
+            if let clientCA = tls.clientCAFile { arguments += ["--client-cert-auth", "--trusted-ca-file", clientCA] }
+        }
+        process.arguments = arguments
+        let log = dataDirectory.appendingPathComponent("etcd.log")
+        if !FileManager.default.fileExists(atPath: log.path) {
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        }
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        self.process.set(process)
+        try await waitUntilHealthy()
+    }
+
+    /// Stops etcd gracefully (SIGTERM) and waits for it to exit.
+    public func stop() { process.take()?.terminateAndWait(signal: SIGTERM) }
+
+    /// Kills etcd abruptly (SIGKILL), as a crash would, and waits for it to exit.
+    public func kill() { process.take()?.terminateAndWait(signal: SIGKILL) }
+
+    /// The server's log so far (for failure messages).
+    public var log: String {
+        (try? String(contentsOf: dataDirectory.appendingPathComponent("etcd.log"), encoding: .utf8)) ?? ""
+    }
+
+    private func waitUntilHealthy() async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        var configuration = configuration()
+        configuration.requestTimeout = .seconds(1)
+        configuration.connectTimeout = .milliseconds(500)
+        let store = EtcdKeyValueStore(configuration: configuration)
+        var lastError: (any Error)?
+        while ContinuousClock.now < deadline {
+            guard process.isRunning else { throw EtcdServerError("etcd exited during startup:\n\(log.suffix(2000))") }
+            do {
+                _ = try await store.get(Array("/health-probe".utf8))
+                return
+            } catch {
+                lastError = error
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw EtcdServerError("etcd did not become healthy: \(String(describing: lastError))\n\(log.suffix(2000))")
+    }
+
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw EtcdServerError("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw EtcdServerError("cannot find a free loopback port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    fileprivate func cleanUp() {
+        kill()
+        try? FileManager.default.removeItem(at: dataDirectory)
+    }
+
+    /// Runs `body` with a fresh, started etcd; stops it and deletes its data in every outcome.
+    public static func withEtcdServer<T>(
+        tls: TLS? = nil, _ body: (EtcdServer) async throws -> T
+    ) async throws -> T {
+        let server = try EtcdServer(tls: tls)
+        defer { server.cleanUp() }
+        try await server.start()
+        return try await body(server)
+    }
+}
+
+/// A failure of the test harness itself.
+public struct EtcdServerError: Error, CustomStringConvertible {
+    /// What went wrong.
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The running `Process`, if any.
+///
+/// `@unchecked Sendable`: Foundation's `Process` is not Sendable; every access goes through the
+/// lock, and the process is only signalled and awaited after being taken out.
+private final class LockedProcess: @unchecked Sendable {
+    private let lock = NSLock()
+    private var process: Process?
+
+    func set(_ process: Process) { lock.withLock { self.process = process } }
+    func take() -> ProcessBox? { lock.withLock { defer { process = nil }; return process.map(ProcessBox.init) } }
+    var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
+}
+
+private struct ProcessBox {
+    let process: Process
+    func terminateAndWait(signal: Int32) {
+        if process.isRunning { Glibc.kill(process.processIdentifier, signal) }
+        process.waitUntilExit()
+    }
+}

@@ -1,0 +1,172 @@
+import CanalDatastore
+import CanalTesting
+import Foundation
+import Testing
+
+@Suite("In-memory store")
+struct InMemoryKeyValueStoreTests {
+    @Test("leases expire against the injected clock")
+    func leaseExpiryWithManualClock() async throws {
+        let clock = ManualClock()
+        let store = InMemoryKeyValueStore(clock: clock)
+        let lease = try await store.grantLease(ttl: .milliseconds(1500))
+        #expect(lease.ttl == .seconds(2))
+        let written = try await store.put(bytes("/k"), value: bytes("v"), lease: lease.id)
+        clock.advance(by: .seconds(1))
+        #expect(try await store.keepAlive(lease.id) == .seconds(2))
+        clock.advance(by: .seconds(1))
+        #expect(try await store.get(bytes("/k")) != nil)
+        clock.advance(by: .seconds(1))
+        #expect(try await store.get(bytes("/k")) == nil)
+        await expectDatastoreError(.notFound) { _ = try await store.keepAlive(lease.id) }
+        let events = try await collect(1, from: store.watch(prefix: bytes("/k"), fromRevision: written.next))
+        #expect(events.first?.kind == .delete)
+    }
+
+    @Test("the bounded history compacts itself; a watcher that falls behind fails with compacted")
+    func boundedHistory() async throws {
+        let store = InMemoryKeyValueStore(configuration: .init(historyLimit: 10, watchBatchSize: 4))
+        let first = try await store.put(bytes("/h"), value: bytes("0"))
+        var iterator = store.watch(prefix: bytes("/"), fromRevision: first).makeAsyncIterator()
+        // The watcher reads one event (pulling one batch), then falls behind.
+        #expect(try await iterator.next()?.revision == first)
+        for index in 1...30 { try await store.put(bytes("/h"), value: bytes(String(index))) }
+        var error: DatastoreError?
+        do {
+            while try await iterator.next() != nil {}
+        } catch let caught as DatastoreError {
+            error = caught
+        }
+        #expect(error?.code == .compacted)
+        #expect(try await store.get(bytes("/h"))?.text == "30")
+        await expectDatastoreError(.compacted) { _ = try await store.get(bytes("/h"), at: first) }
+    }
+
+    @Test("a cancelled watch ends its sequence")
+    func cancellation() async throws {
+        let store = InMemoryKeyValueStore()
+        let watch = store.watch(prefix: bytes("/"))
+        let task = Task { () -> Int in
+            var count = 0
+            for try await _ in watch { count += 1 }
+            return count
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        task.cancel()
+        #expect(try await task.value == 0)
+    }
+}
+
+@Suite("etcd backend", .enabled(if: EtcdServer.shouldRun), .timeLimit(.minutes(2)))
+struct EtcdBackendTests {
+    @Test("a slow reader pauses the watch transfer and still receives every event in order")
+    func backpressure() async throws {
+        try await EtcdServer.withEtcdServer { server in
+            var configuration = server.configuration()
+            configuration.watchBufferLimit = 512  // far below the stream's size
+            let store = EtcdKeyValueStore(configuration: configuration)
+            let start = try await store.put(bytes("/bp/start"), value: [])
+            let count = 200
+            let payload = [UInt8](repeating: UInt8(ascii: "x"), count: 2048)
+            for index in 0..<count { try await store.put(bytes("/bp/\(index)"), value: payload) }
+            var received: [WatchEvent] = []
+            for try await event in store.watch(prefix: bytes("/bp/"), fromRevision: start.next) {
+                received.append(event)
+                if received.count % 50 == 0 { try await Task.sleep(for: .milliseconds(100)) }
+                if received.count == count { break }
+            }
+            #expect(received.map { String(decoding: $0.key, as: UTF8.self) } == (0..<count).map { "/bp/\($0)" })
+            #expect(received.allSatisfy { $0.current?.value == payload })
+        }
+    }
+
+    @Test("a read at a future revision is invalidArgument")
+    func revisions() async throws {
+        try await EtcdServer.withEtcdServer { server in
+            let store = EtcdKeyValueStore(configuration: server.configuration())
+            let revision = try await store.put(bytes("/x"), value: bytes("1"))
+            await expectDatastoreError(.invalidArgument) { _ = try await store.list(prefix: [], at: Revision(revision.rawValue + 10)) }
+        }
+    }
+}
+
+@Suite("Configuration from the environment")
+struct ConfigurationTests {
+    @Test("calicoctl's ETCD_* variables")
+    func etcdEnvironment() throws {
+        let configuration = try DatastoreConfiguration(environment: [
+            "DATASTORE_TYPE": "etcdv3", "ETCD_ENDPOINTS": "https://10.0.0.1:2379, https://10.0.0.2:2379",
+            "ETCD_USERNAME": "root", "ETCD_PASSWORD": "secret", "ETCD_KEY_FILE": "/k.pem", "ETCD_CERT_FILE": "/c.pem",
+            "ETCD_CA_CERT_FILE": "/ca.pem",
+        ])
+        let etcd = try #require(configuration.etcd)
+        #expect(etcd.endpoints == ["https://10.0.0.1:2379", "https://10.0.0.2:2379"])
+        #expect(etcd.username == "root" && etcd.password == "secret")
+        #expect(etcd.keyFile == "/k.pem" && etcd.certFile == "/c.pem" && etcd.caCertFile == "/ca.pem")
+    }
+
+    @Test("memory is the default; unknown types and bad endpoints are rejected")
+    func datastoreType() throws {
+        #expect(try DatastoreConfiguration(environment: [:]) == .memory)
+        #expect(try DatastoreConfiguration(environment: ["DATASTORE_TYPE": "memory"]).etcd == nil)
+        #expect(try DatastoreConfiguration(environment: ["DATASTORE_TYPE": "etcdv3"]).etcd?.endpoints == ["http://127.0.0.1:2379"])
+        #expect(throws: DatastoreError.self) { try DatastoreConfiguration(environment: ["DATASTORE_TYPE": "kubernetes"]) }
+        #expect(throws: DatastoreError.self) {
+            try DatastoreConfiguration(environment: ["DATASTORE_TYPE": "etcdv3", "ETCD_ENDPOINTS": "10.0.0.1:2379"])
+        }
+    }
+}
+
+@Suite("etcd over TLS", .enabled(if: EtcdServer.shouldRun), .timeLimit(.minutes(2)))
+struct EtcdTLSTests {
+    /// Generates a CA, a server certificate for 127.0.0.1 and a client certificate with openssl.
+    static func makeCertificates(in directory: URL) throws -> (ca: String, serverCert: String, serverKey: String, clientCert: String, clientKey: String) {
+        let script = """
+            set -e
+            cd "\(directory.path)"
+            openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=canal-test-ca -keyout ca.key -out ca.pem 2>/dev/null
+            printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,clientAuth\\n' > ext.cnf
+            for who in server client; do
+              openssl req -newkey rsa:2048 -nodes -subj /CN=$who -keyout $who.key -out $who.csr 2>/dev/null
+              openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile ext.cnf -out $who.pem 2>/dev/null
+            done
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw DatastoreError(.invalidArgument, "openssl failed") }
+        let path = { (name: String) in directory.appendingPathComponent(name).path }
+        return (path("ca.pem"), path("server.pem"), path("server.key"), path("client.pem"), path("client.key"))
+    }
+
+    @Test("mutual TLS: the CA and client certificate are used; without them the request fails")
+    func mutualTLS() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("canal-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let files = try Self.makeCertificates(in: directory)
+        let tls = EtcdServer.TLS(
+            certFile: files.serverCert, keyFile: files.serverKey, clientCAFile: files.ca, clientCAForServer: files.ca,
+            clientCertFile: files.clientCert, clientKeyFile: files.clientKey)
+        try await EtcdServer.withEtcdServer(tls: tls) { server in
+            let store = EtcdKeyValueStore(configuration: server.configuration())
+            try await store.put(bytes("/tls"), value: bytes("secure"))
+            #expect(try await store.get(bytes("/tls"))?.text == "secure")
+
+            var noClientCert = server.configuration()
+            noClientCert.certFile = nil
+            noClientCert.keyFile = nil
+            await expectDatastoreError(.unavailable) {
+                _ = try await EtcdKeyValueStore(configuration: noClientCert).get(bytes("/tls"))
+            }
+            var noCA = server.configuration()
+            noCA.caCertFile = nil
+            let error = await expectDatastoreError(.unavailable) {
+                _ = try await EtcdKeyValueStore(configuration: noCA).get(bytes("/tls"))
+            }
+            #expect(error?.cause is CurlError)
+        }
+    }
+}
