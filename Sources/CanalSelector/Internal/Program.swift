@@ -85,7 +85,11 @@ struct ProgramBuilder {
         let setItemBytes = setItems.count * MemoryLayout<SetItem>.stride
         var code = [UInt64](repeating: 0, count: (instructionBytes + setItemBytes + bytes.count + 7) / 8)
         code.withUnsafeMutableBytes { raw in
-            instructions.withUnsafeBytes { raw.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            guard raw.count > 0 else { return }
+            instructions.withUnsafeBytes {
+                guard let base = $0.baseAddress else { return }
+                raw.baseAddress!.copyMemory(from: base, byteCount: $0.count)
+            }
             setItems.withUnsafeBytes {
                 guard let base = $0.baseAddress else { return }
                 (raw.baseAddress! + instructionBytes).copyMemory(from: base, byteCount: $0.count)
