@@ -93,12 +93,8 @@ enum SelectorBenchmark {
         var count = 0
         let evalNs = best(rounds: 7) {
             count = 0
-            // Indexing (rather than `for labels in labelSets`) borrows each label set instead
-            // of copying it, which would cost a retain/release pair per evaluation.
-            let labelSets = labelSets.span
-            for s in sample.indices {
-                let selector = sample[s]
-                for l in labelSets.indices where selector.matches(labelSets[l]) {
+            for selector in sample {
+                for labels in labelSets where selector.matches(labels) {
                     count += 1
                 }
             }
