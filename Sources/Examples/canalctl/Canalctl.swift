@@ -7,6 +7,6 @@ struct Canalctl: AsyncParsableCommand {
         commandName: "canalctl",
         abstract: "Manage Canal (Calico v3) resources.",
         version: "0.1.0",
-        subcommands: [ValidateCommand.self]
+        subcommands: [ValidateCommand.self, SelectorCommand.self]
     )
 }
