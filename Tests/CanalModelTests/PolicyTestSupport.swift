@@ -9,13 +9,11 @@ func decodeTyped<S: ResourceSpec>(_ text: String, as: S.Type = S.self, strict: B
 
 /// The schema error of decoding text, or nil when it decodes.
 func decodeError(_ text: String, strict: Bool = true) -> ModelError? {
-    do {
+    do throws(ModelError) {
         _ = try decodeResource(try JSONValue(parsing: text), rejectUnknownFields: strict)
         return nil
-    } catch let error as ModelError {
-        return error
     } catch {
-        return ModelError(.syntax, "\(error)")
+        return error
     }
 }
 
