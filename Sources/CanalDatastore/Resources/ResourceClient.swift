@@ -104,54 +104,69 @@ public struct ResourceClient<Store: KeyValueStore>: Sendable {
         try Self.cast(try await update(resource as any AnyResource))
     }
 
-    // MARK: Apply
+    // MARK: Apply and replace
 
-    /// Creates the resource, or replaces the existing one, as `calicoctl apply` does: a create; if the
-    /// resource exists, an update that keeps the stored metadata (uid, creationTimestamp, ...) but
-    /// takes the new labels and annotations, compare-and-swapped on the revision just read (or on
-    /// the given `resourceVersion`, which must then be the latest). When another writer keeps winning,
-    /// it retries a few times and then throws `conflict`.
+    /// Creates the resource, or replaces the existing one, as `calicoctl apply` does: a create (with
+    /// only the name, namespace, labels and annotations of the given metadata), and when the resource
+    /// exists, ``replace(_:)-(any AnyResource)``. Throws what those throw.
     public func apply(_ resource: any AnyResource) async throws -> any AnyResource {
-        let given = resource.metadata.resourceVersion.flatMap { $0.isEmpty ? nil : $0 }
-        var fresh = resource
-        fresh.metadata.resourceVersion = nil
-        var lastConflict: DatastoreError?
         for _ in 0..<Self.applyAttempts {
+            var fresh = Self.metadataForCreate(resource)
+            fresh.metadata.resourceVersion = nil
             do {
-                return try await create(Self.metadataForCreate(fresh))
+                return try await create(fresh)
             } catch let error as DatastoreError where error.code == .alreadyExists {
-                // Fall through to an update against what exists.
+                // Fall through to a replace of what exists.
             }
-            let key = ResourceKey(for: try prepareForWrite(fresh))
-            let existing: any AnyResource
             do {
-                existing = try await get(key.kind, name: key.name, namespace: key.namespace)
-            } catch let error as DatastoreError where error.code == .notFound {
+                return try await replace(resource)
+            } catch let error as DatastoreError where error.code == .notFound && error.key == ResourceKey(for: resource).bytes {
                 continue  // deleted in between: create again
             }
-            if let given, given != existing.metadata.resourceVersion {
-                throw DatastoreError(
-                    .conflict,
-                    "update conflict: \(key): resource version '\(given)' is out of date (latest: \(existing.metadata.resourceVersion ?? "")). Update the resource in order to make changes",
-                    key: key.bytes)
-            }
-            var merged = fresh
-            merged.metadata = existing.metadata
-            merged.metadata.labels = fresh.metadata.labels
-            merged.metadata.annotations = fresh.metadata.annotations
-            do {
-                return try await update(merged)
-            } catch let error as DatastoreError where error.code == .conflict || error.code == .notFound {
-                if given != nil { throw error }
-                lastConflict = error
-            }
         }
-        throw lastConflict ?? DatastoreError(.conflict, "update conflict: \(ResourceKey(for: fresh))")
+        throw DatastoreError(.conflict, "update conflict: \(ResourceKey(for: resource)): it keeps being created and deleted")
     }
 
     /// Applies a typed resource (see ``apply(_:)-(any AnyResource)``).
     public func apply<Spec>(_ resource: Resource<Spec>) async throws -> Resource<Spec> {
         try Self.cast(try await apply(resource as any AnyResource))
+    }
+
+    /// Replaces an existing resource as `calicoctl replace` does: reads the stored resource, keeps its
+    /// metadata (uid, creationTimestamp, ...) but takes the given labels and annotations, and
+    /// compare-and-swaps on the revision just read. When `resourceVersion` is given it must be the
+    /// latest (else `conflict`, without retrying); without it, a concurrent change is retried a few
+    /// times before `conflict` is thrown. Throws `notFound` when the resource does not exist.
+    public func replace(_ resource: any AnyResource) async throws -> any AnyResource {
+        let given = resource.metadata.resourceVersion.flatMap { $0.isEmpty ? nil : $0 }
+        let key = try Self.checkedKey(
+            kind: resource.kind, name: resource.metadata.name ?? "", namespace: resource.metadata.namespace)
+        var lastConflict: DatastoreError?
+        for _ in 0..<(given == nil ? Self.applyAttempts : 1) {
+            let existing = try await get(key.kind, name: key.name, namespace: key.namespace)
+            if let given, given != existing.metadata.resourceVersion {
+                throw DatastoreError(
+                    .conflict,
+                    "update conflict: \(key): resource version '\(given)' is out of date (latest: \(existing.metadata.resourceVersion ?? "")). Update the resource in order to make changes",
+                    key: key.bytes, revision: existing.metadata.resourceVersion.flatMap(Revision.init))
+            }
+            var merged = resource
+            merged.metadata = existing.metadata
+            merged.metadata.labels = resource.metadata.labels
+            merged.metadata.annotations = resource.metadata.annotations
+            do {
+                return try await update(merged)
+            } catch let error as DatastoreError where error.code == .conflict {
+                if given != nil { throw error }
+                lastConflict = error
+            }
+        }
+        throw lastConflict ?? DatastoreError(.conflict, "update conflict: \(key)", key: key.bytes)
+    }
+
+    /// Replaces a typed resource (see ``replace(_:)-(any AnyResource)``).
+    public func replace<Spec>(_ resource: Resource<Spec>) async throws -> Resource<Spec> {
+        try Self.cast(try await replace(resource as any AnyResource))
     }
 
     // MARK: Delete
