@@ -1,4 +1,4 @@
-public import CanalModel
+import CanalModel
 import Foundation
 
 extension ResourceClient {
