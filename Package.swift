@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "CanalModel", targets: ["CanalModel"]),
         .library(name: "CanalManifest", targets: ["CanalManifest"]),
         .library(name: "CanalDatastore", targets: ["CanalDatastore"]),
+        .library(name: "CanalPolicy", targets: ["CanalPolicy"]),
         .executable(name: "canalctl", targets: ["canalctl"]),
     ],
     dependencies: [
@@ -46,12 +47,14 @@ let package = Package(
             exclude: ["Etcd/README.md"],
             swiftSettings: swiftSettings
         ),
-        // Shared test support: the etcd server harness, a manual clock.
+        // Shared test support: the etcd server harness, a manual clock, the network-namespace harness (Netns/).
         .target(
             name: "CanalTesting",
             dependencies: ["CanalDatastore", "CanalModel"],
             swiftSettings: swiftSettings
         ),
+        // Policy → dataplane: rule-set IR, Felix naming, iptables/ipset/nft renderers. Pure, no I/O.
+        .target(name: "CanalPolicy", dependencies: ["CanalModel", "CanalSelector"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "canalctl",
             dependencies: [
@@ -80,6 +83,11 @@ let package = Package(
         .testTarget(
             name: "CanalDatastoreTests",
             dependencies: ["CanalDatastore", "CanalModel", "CanalTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanalPolicyTests",
+            dependencies: ["CanalPolicy", "CanalTesting", "CanalModel"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

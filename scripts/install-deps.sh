@@ -10,6 +10,7 @@ packages=(
   bird2
   containernetworking-plugins
   openssl
+  python3                # the namespace test harness's TCP/UDP listeners
 )
 
 missing=()

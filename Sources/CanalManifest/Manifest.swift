@@ -93,10 +93,7 @@ public enum Manifest {
             if let ns = meta?["namespace"]?.stringValue, let n = name { name = "\(ns)/\(n)" }
             let result: Result<any AnyResource, ModelError>
             do throws(ModelError) {
-                var resource = try decodeResource(doc.value)
-                if applyDefaults { resource.applyDefaults() }
-                if validate { try resource.validate() }
-                result = .success(resource)
+                result = .success(try readResource(doc.value, applyDefaults: applyDefaults, validate: validate))
             } catch {
                 result = .failure(error)
             }

@@ -103,3 +103,51 @@ import Testing
         }
     }
 }
+
+@Suite struct ManifestErrorReportingTests {
+    /// Wrong types, unknown fields and rule violations of one document are reported together.
+    @Test func everyProblemOfADocumentAtOnce() throws {
+        let entries = try Manifest.read("""
+            apiVersion: projectcalico.org/v3
+            kind: NetworkPolicy
+            metadata:
+              name: Bad_Name
+              namespace: shop
+            spec:
+              order: high
+              ingress:
+              - action: Accept
+                protocol: ICMP
+                source:
+                  nets: [198.18.0.1/16]
+                destination:
+                  ports: [80]
+                colour: blue
+              types: [Ingress]
+            """, applyDefaults: true, validate: true)
+        let error = try #require(entries.first.flatMap { entry -> ModelError? in
+            if case .failure(let e) = entry.result { return e }
+            return nil
+        })
+        let paths = Set(error.fieldErrors.map(\.path.description))
+        #expect(paths == [
+            "metadata.name", "spec.order", "spec.ingress[0].action", "spec.ingress[0].colour",
+            "spec.ingress[0].source.nets[0]", "spec.ingress[0].destination.ports",
+        ])
+    }
+
+    @Test func validDocumentsBesideABadOneStillRead() throws {
+        let entries = try Manifest.read("""
+            apiVersion: projectcalico.org/v3
+            kind: Tier
+            metadata: {name: ok}
+            ---
+            apiVersion: projectcalico.org/v3
+            kind: Tier
+            metadata: {name: not.ok}
+            """, validate: true)
+        #expect(entries.count == 2)
+        #expect((try? entries[0].result.get()) != nil)
+        #expect((try? entries[1].result.get()) == nil)
+    }
+}

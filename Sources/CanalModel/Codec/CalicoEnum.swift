@@ -14,7 +14,7 @@ extension CalicoEnum {
         guard let value = Self(rawValue: text) else {
             throw DecodingError.dataCorruptedError(
                 in: container,
-                debugDescription: "\"\(text)\" is not one of \(Self.allowedSpellings)")
+                debugDescription: "\"\(text)\" is not one of \(Self.allowedSpellings) (case-sensitive)")
         }
         self = value
     }

@@ -12,28 +12,48 @@ public enum JSONValueDecoding {
     public static func decode<T: Decodable>(
         _ type: T.Type, from value: JSONValue, rejectUnknownFields: Bool = true
     ) throws(ModelError) -> T {
+        let outcome = decodeCollectingErrors(type, from: value, rejectUnknownFields: rejectUnknownFields)
+        if let error = outcome.error { throw error }
+        return outcome.value!
+    }
+
+    /// Decodes `type` from `value`, going on past every error it can: the value (when one could be
+    /// built, possibly with stand-ins where fields were wrong) and the error listing every problem.
+    ///
+    /// A value returned together with an error is only good for finding further problems (validation);
+    /// it must not be used as data.
+    public static func decodeCollectingErrors<T: Decodable>(
+        _ type: T.Type, from value: JSONValue, rejectUnknownFields: Bool = true
+    ) -> (value: T?, error: ModelError?) {
         let session = DecodingSession()
         let decoder = StrictDecoder(node: value, path: [], session: session)
-        let result: T
         do {
-            result = try T(from: decoder)
-        } catch let error as DecodingError {
-            var errors = [Self.fieldError(error)]
-            // Unknown fields seen before the failure are worth reporting too.
-            if rejectUnknownFields { errors += session.unknownFields() }
-            throw ModelError(.schema, "document does not match its schema", fieldErrors: errors)
-        } catch let error as ModelError {
-            throw error
+            let result = try T(from: decoder)
+            // Decoding went on past recoverable errors (see `StrictDecoder.recover`), so every container
+            // was read to its end and the unknown-field report is complete.
+            let unknown = rejectUnknownFields ? session.unknownFields() : []
+            if session.errors.isEmpty && unknown.isEmpty { return (result, nil) }
+            let errors = (session.errors + unknown).sorted { $0.path.description < $1.path.description }
+            let message = session.errors.isEmpty ? "document has unknown fields" : "document does not match its schema"
+            return (result, ModelError(.schema, message, fieldErrors: errors))
         } catch {
-            throw ModelError(.schema, "\(error)")
-        }
-        if rejectUnknownFields {
-            let unknown = session.unknownFields()
-            if !unknown.isEmpty {
-                throw ModelError(.schema, "document has unknown fields", fieldErrors: unknown)
+            let fatal: FieldError
+            var failurePath: FieldPath = .root
+            if let error = error as? DecodingError {
+                fatal = Self.fieldError(error)
+                failurePath = fatal.path
+            } else if let error = error as? ModelError {
+                return (nil, error)
+            } else {
+                fatal = FieldError(.root, "\(error)")
             }
+            // Objects on the way to the failure were not read to their end: their unread members are not
+            // known to be unknown.
+            let unknown = rejectUnknownFields
+                ? session.unknownFields().filter { !failurePath.components.starts(with: $0.path.components.dropLast()) }
+                : []
+            return (nil, ModelError(.schema, "document does not match its schema", fieldErrors: session.errors + [fatal] + unknown))
         }
-        return result
     }
 
     /// A field path from a coding path.
@@ -78,6 +98,14 @@ final class DecodingSession {
     }
     private var entries: [String: Entry] = [:]
     private var order: [String] = []
+    /// Errors decoding recovered from, in the order found.
+    private(set) var errors: [FieldError] = []
+    /// While positive, recovered errors are not recorded (placeholders are being synthesized).
+    var silence = 0
+
+    func record(_ error: DecodingError) {
+        if silence == 0 { errors.append(JSONValueDecoding.fieldError(error)) }
+    }
 
     func register(_ object: JSONObject, at path: [any CodingKey]) {
         let id = JSONValueDecoding.fieldPath(path).description
@@ -139,6 +167,39 @@ struct StrictDecoder: Decoder {
 
     func child(_ node: JSONValue, _ key: any CodingKey) -> StrictDecoder {
         StrictDecoder(node: node, path: codingPath + [key], session: session)
+    }
+
+    // MARK: recovery
+
+    /// A stand-in for a field that could not be decoded, so that decoding can go on and report every
+    /// problem of the document; the error is recorded and the decoded value is never returned to callers.
+    ///
+    /// Only used at field and list-element boundaries, never inside a single-value container, so custom
+    /// `init(from:)` code that probes types with `try?` sees the real failures.
+    func recover<T>(_ type: T.Type, from error: DecodingError) throws -> T {
+        if let p = placeholder(type) {
+            session.record(error)
+            return p
+        }
+        if let d = type as? any Decodable.Type {
+            // A struct or enum with keyed fields: build it from an empty object, silently.
+            session.silence += 1
+            defer { session.silence -= 1 }
+            let empty = StrictDecoder(node: .object(JSONObject()), path: codingPath, session: session)
+            if let value = try? d.init(from: empty) as? T {
+                session.silence -= 1
+                session.record(error)
+                session.silence += 1
+                return value
+            }
+        }
+        throw error
+    }
+
+    private func placeholder<T>(_ type: T.Type) -> T? {
+        if let p = type as? any DecodingPlaceholder.Type { return p.decodingPlaceholder as? T }
+        if let e = type as? any CalicoEnum.Type { return e.anyDecodingPlaceholder as? T }
+        return nil
     }
 
     // MARK: primitives
@@ -211,18 +272,28 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        let v = try value(key)
-        if v == .null, !(T.self is JSONValue.Type) {
-            throw DecodingError.valueNotFound(
-                type, .init(codingPath: codingPath + [key], debugDescription: "required field is null"))
+        let child = decoder.child(object[key.stringValue] ?? .null, key)
+        do {
+            let v = try value(key)
+            if v == .null, !(T.self is JSONValue.Type) {
+                throw DecodingError.valueNotFound(
+                    type, .init(codingPath: codingPath + [key], debugDescription: "required field is null"))
+            }
+            return try child.decodeValue(type)
+        } catch let error as DecodingError {
+            return try child.recover(type, from: error)
         }
-        return try decoder.child(v, key).decodeValue(type)
     }
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
         decoder.session.markUsed(key.stringValue, at: codingPath)
         guard let v = object[key.stringValue], v != .null else { return nil }
-        return try decoder.child(v, key).decodeValue(type)
+        let child = decoder.child(v, key)
+        do {
+            return try child.decodeValue(type)
+        } catch let error as DecodingError {
+            return try child.recover(type, from: error)
+        }
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
@@ -274,10 +345,14 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         let d = try next()
-        if d.node == .null, !(T.self is JSONValue.Type) {
-            throw DecodingError.valueNotFound(type, .init(codingPath: d.codingPath, debugDescription: "list element is null"))
+        do {
+            if d.node == .null, !(T.self is JSONValue.Type) {
+                throw DecodingError.valueNotFound(type, .init(codingPath: d.codingPath, debugDescription: "list element is null"))
+            }
+            return try d.decodeValue(type)
+        } catch let error as DecodingError {
+            return try d.recover(type, from: error)
         }
-        return try d.decodeValue(type)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws
@@ -302,3 +377,32 @@ private struct SingleContainer: SingleValueDecodingContainer {
         return try decoder.decodeValue(type)
     }
 }
+
+/// Types with a value decoding can stand in with while it goes on after an error.
+protocol DecodingPlaceholder {
+    static var decodingPlaceholder: Self { get }
+}
+
+extension String: DecodingPlaceholder { static var decodingPlaceholder: String { "" } }
+extension Bool: DecodingPlaceholder { static var decodingPlaceholder: Bool { false } }
+extension Int: DecodingPlaceholder { static var decodingPlaceholder: Int { 0 } }
+extension Int32: DecodingPlaceholder { static var decodingPlaceholder: Int32 { 0 } }
+extension Int64: DecodingPlaceholder { static var decodingPlaceholder: Int64 { 0 } }
+extension UInt8: DecodingPlaceholder { static var decodingPlaceholder: UInt8 { 0 } }
+extension UInt16: DecodingPlaceholder { static var decodingPlaceholder: UInt16 { 0 } }
+extension UInt32: DecodingPlaceholder { static var decodingPlaceholder: UInt32 { 0 } }
+extension UInt64: DecodingPlaceholder { static var decodingPlaceholder: UInt64 { 0 } }
+extension Double: DecodingPlaceholder { static var decodingPlaceholder: Double { 0 } }
+extension JSONValue: DecodingPlaceholder { static var decodingPlaceholder: JSONValue { .null } }
+extension Array: DecodingPlaceholder { static var decodingPlaceholder: [Element] { [] } }
+extension Dictionary: DecodingPlaceholder { static var decodingPlaceholder: [Key: Value] { [:] } }
+extension Optional: DecodingPlaceholder { static var decodingPlaceholder: Wrapped? { nil } }
+
+extension CalicoEnum {
+    static var anyDecodingPlaceholder: Any { allCases.first! }
+}
+
+extension Port: DecodingPlaceholder { static var decodingPlaceholder: Port { .single(1) } }
+extension ProtocolValue: DecodingPlaceholder { static var decodingPlaceholder: ProtocolValue { .tcp } }
+extension ASNumber: DecodingPlaceholder { static var decodingPlaceholder: ASNumber { ASNumber(0) } }
+extension IPAddress: DecodingPlaceholder { static var decodingPlaceholder: IPAddress { IPAddress(family: .v4, value: 0) } }

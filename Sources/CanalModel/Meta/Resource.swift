@@ -137,6 +137,14 @@ extension AnyResource {
 /// - Throws: ``ModelError`` — ``ModelError/Code/unknownKind`` for a missing or unknown kind or apiVersion,
 ///   ``ModelError/Code/schema`` for a document that does not fit its kind.
 public func decodeResource(_ value: JSONValue, rejectUnknownFields: Bool = true) throws(ModelError) -> any AnyResource {
+    let kind = try envelopeKind(value)
+    let (resource, error) = kind.decode(value, rejectUnknownFields: rejectUnknownFields)
+    if let error { throw error }
+    return resource!
+}
+
+/// The kind of a resource document, after checking its `kind` and `apiVersion`.
+private func envelopeKind(_ value: JSONValue) throws(ModelError) -> ResourceKind {
     guard case .object = value else {
         throw ModelError(.schema, "a resource must be an object, found \(value.typeName)")
     }
@@ -153,30 +161,61 @@ public func decodeResource(_ value: JSONValue, rejectUnknownFields: Bool = true)
         throw ModelError(.unknownKind, "unsupported apiVersion \"\(version)\"",
                          fieldErrors: [FieldError("apiVersion", "expected \(calicoAPIVersion), found \"\(version)\"")])
     }
-    return try kind.decode(value, rejectUnknownFields: rejectUnknownFields)
+    return kind
+}
+
+/// Reads a resource as calicoctl does before it writes one: decodes it strictly, fills in Calico's
+/// defaults and (with `validate`) checks it, reporting every problem of the document at once — schema
+/// problems (wrong types, unknown fields) together with the rule violations of the fields that decoded.
+///
+/// - Throws: ``ModelError``: ``ModelError/Code/unknownKind``, ``ModelError/Code/schema`` (with any rule
+///   violations found besides) or ``ModelError/Code/invalid``.
+public func readResource(_ value: JSONValue, applyDefaults: Bool = true, validate: Bool = true) throws(ModelError) -> any AnyResource {
+    let kind = try envelopeKind(value)
+    let (decoded, schemaError) = kind.decode(value, rejectUnknownFields: true)
+    guard var resource = decoded else { throw schemaError! }
+    if applyDefaults { resource.applyDefaults() }
+    guard validate else {
+        if let schemaError { throw schemaError }
+        return resource
+    }
+    var problems = resource.validationErrors()
+    if var schemaError {
+        // Rule violations at or under a field that did not decode speak of a stand-in value: drop them.
+        let bad = schemaError.fieldErrors.map(\.path.components)
+        problems.removeAll { p in bad.contains { p.path.components.starts(with: $0) } }
+        schemaError.fieldErrors += problems
+        schemaError.fieldErrors.sort { $0.path.description < $1.path.description }
+        throw schemaError
+    }
+    if !problems.isEmpty {
+        throw ModelError(.invalid, "\(kind.name) \"\(resource.displayName)\" is not valid", fieldErrors: problems)
+    }
+    return resource
 }
 
 extension ResourceKind {
-    fileprivate func decode(_ value: JSONValue, rejectUnknownFields: Bool) throws(ModelError) -> any AnyResource {
-        func d<S: ResourceSpec>(_: S.Type) throws(ModelError) -> any AnyResource {
-            try JSONValueDecoding.decode(Resource<S>.self, from: value, rejectUnknownFields: rejectUnknownFields)
+    fileprivate func decode(_ value: JSONValue, rejectUnknownFields: Bool) -> (resource: (any AnyResource)?, error: ModelError?) {
+        func d<S: ResourceSpec>(_: S.Type) -> ((any AnyResource)?, ModelError?) {
+            let (r, e) = JSONValueDecoding.decodeCollectingErrors(Resource<S>.self, from: value, rejectUnknownFields: rejectUnknownFields)
+            return (r, e)
         }
         switch self {
-        case .workloadEndpoint: return try d(WorkloadEndpointSpec.self)
-        case .hostEndpoint: return try d(HostEndpointSpec.self)
-        case .profile: return try d(ProfileSpec.self)
-        case .networkPolicy: return try d(NetworkPolicySpec.self)
-        case .globalNetworkPolicy: return try d(GlobalNetworkPolicySpec.self)
-        case .tier: return try d(TierSpec.self)
-        case .networkSet: return try d(NetworkSetSpec.self)
-        case .globalNetworkSet: return try d(GlobalNetworkSetSpec.self)
-        case .ipPool: return try d(IPPoolSpec.self)
-        case .ipReservation: return try d(IPReservationSpec.self)
-        case .bgpConfiguration: return try d(BGPConfigurationSpec.self)
-        case .bgpPeer: return try d(BGPPeerSpec.self)
-        case .node: return try d(NodeSpec.self)
-        case .felixConfiguration: return try d(FelixConfigurationSpec.self)
-        case .clusterInformation: return try d(ClusterInformationSpec.self)
+        case .workloadEndpoint: return d(WorkloadEndpointSpec.self)
+        case .hostEndpoint: return d(HostEndpointSpec.self)
+        case .profile: return d(ProfileSpec.self)
+        case .networkPolicy: return d(NetworkPolicySpec.self)
+        case .globalNetworkPolicy: return d(GlobalNetworkPolicySpec.self)
+        case .tier: return d(TierSpec.self)
+        case .networkSet: return d(NetworkSetSpec.self)
+        case .globalNetworkSet: return d(GlobalNetworkSetSpec.self)
+        case .ipPool: return d(IPPoolSpec.self)
+        case .ipReservation: return d(IPReservationSpec.self)
+        case .bgpConfiguration: return d(BGPConfigurationSpec.self)
+        case .bgpPeer: return d(BGPPeerSpec.self)
+        case .node: return d(NodeSpec.self)
+        case .felixConfiguration: return d(FelixConfigurationSpec.self)
+        case .clusterInformation: return d(ClusterInformationSpec.self)
         }
     }
 }

@@ -60,7 +60,6 @@ public struct GlobalNetworkPolicySpec: ResourceSpec {
     /// The name rule of global policies, every spec rule (see ``Rule``), and the rules tying
     /// `preDNAT`, `doNotTrack` and `applyOnForward`.
     public static func validate(_ resource: Resource<Self>, into v: inout Validator) {
-        PolicyValidation.globalNetworkPolicyName(resource.metadata.name, into: &v)
         let spec = resource.spec
         let p = PolicyValidation(global: true)
         p.common(

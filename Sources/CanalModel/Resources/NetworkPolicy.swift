@@ -46,7 +46,6 @@ public struct NetworkPolicySpec: ResourceSpec {
 
     /// The name rule of namespaced policies and every spec rule (see ``Rule``).
     public static func validate(_ resource: Resource<Self>, into v: inout Validator) {
-        PolicyValidation.networkPolicyName(resource.metadata.name, into: &v)
         let spec = resource.spec
         let p = PolicyValidation(global: false)
         p.common(

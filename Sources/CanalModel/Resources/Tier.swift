@@ -40,18 +40,10 @@ public struct TierSpec: ResourceSpec {
         if resource.spec.defaultAction == nil { resource.spec.defaultAction = .deny }
     }
 
-    /// The name is a DNS label of at most 63 characters; the default action is Deny or Pass; the
+    /// The default action is Deny or Pass; the
     /// built-in tiers keep their fixed order and default action.
     public static func validate(_ resource: Resource<Self>, into v: inout Validator) {
         let name = resource.metadata.name ?? ""
-        if !name.isEmpty {
-            if name.utf8.count > 63 {
-                v.report("metadata.name", "name is too long by \(name.utf8.count - 63) bytes (a tier name has at most 63)")
-            }
-            if !NameRules.isDNSLabel(name, max: Int.max) {
-                v.report("metadata.name", "\"\(name)\" is not a valid tier name: lowercase letters, digits and '-', starting and ending with a letter or digit, no dots")
-            }
-        }
         let spec = resource.spec
         if let order = spec.order, !order.isFinite { v.report("spec.order", "order must be a finite number") }
         if let action = spec.defaultAction, action != .deny, action != .pass {

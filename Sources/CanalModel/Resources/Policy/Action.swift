@@ -1,7 +1,5 @@
 /// What a rule does with the traffic it matches, or what a tier does with traffic no rule decided.
-public enum Action: String, Sendable, Hashable, Codable, ClosedStringEnum {
-    public init(from decoder: any Decoder) throws { self = try Self.decodeStrictly(from: decoder) }
-    public func encode(to encoder: any Encoder) throws { try encodeRawValue(to: encoder) }
+public enum Action: String, CalicoEnum {
 
     /// Accept the packet.
     case allow = "Allow"
@@ -14,9 +12,7 @@ public enum Action: String, Sendable, Hashable, Codable, ClosedStringEnum {
 }
 
 /// The direction a policy applies to.
-public enum PolicyType: String, Sendable, Hashable, Codable, ClosedStringEnum {
-    public init(from decoder: any Decoder) throws { self = try Self.decodeStrictly(from: decoder) }
-    public func encode(to encoder: any Encoder) throws { try encodeRawValue(to: encoder) }
+public enum PolicyType: String, CalicoEnum {
 
     /// Traffic arriving at the selected endpoints.
     case ingress = "Ingress"
@@ -25,9 +21,7 @@ public enum PolicyType: String, Sendable, Hashable, Codable, ClosedStringEnum {
 }
 
 /// A hint to the policy engine that never changes enforcement.
-public enum PolicyPerformanceHint: String, Sendable, Hashable, Codable, ClosedStringEnum {
-    public init(from decoder: any Decoder) throws { self = try Self.decodeStrictly(from: decoder) }
-    public func encode(to encoder: any Encoder) throws { try encodeRawValue(to: encoder) }
+public enum PolicyPerformanceHint: String, CalicoEnum {
 
     /// Act as if the policy selects a local endpoint on every node (preload it).
     case assumeNeededOnEveryNode = "AssumeNeededOnEveryNode"

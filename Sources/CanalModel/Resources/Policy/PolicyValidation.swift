@@ -12,35 +12,6 @@ struct PolicyValidation {
     static let maxHTTPItems = 20
     static let maxHTTPPathLength = 1024
 
-    // MARK: names
-
-    /// `^(L(\.L)?|(knp|ossg)\.default\.<subdomain>)$`, at most 253 bytes.
-    static func networkPolicyName(_ name: String?, into v: inout Validator) {
-        guard let name, !name.isEmpty else { return }
-        if name.utf8.count > 253 { v.report("metadata.name", "name is too long by \(name.utf8.count - 253) bytes (at most 253)") }
-        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
-        let ok: Bool
-        if labels.count <= 2 {
-            ok = labels.allSatisfy { NameRules.isDNSLabel($0, max: 253) }
-        } else {
-            ok = (labels[0] == "knp" || labels[0] == "ossg") && labels[1] == "default"
-                && labels[2...].allSatisfy { NameRules.isDNSLabel($0, max: 253) }
-        }
-        if !ok {
-            v.report("metadata.name", "\"\(name)\" is not a valid NetworkPolicy name: one or two dot-separated DNS labels (lowercase letters, digits and '-'), or knp.default.<name> / ossg.default.<name>")
-        }
-    }
-
-    /// `^(L\.)?L$`, at most 253 bytes.
-    static func globalNetworkPolicyName(_ name: String?, into v: inout Validator) {
-        guard let name, !name.isEmpty else { return }
-        if name.utf8.count > 253 { v.report("metadata.name", "name is too long by \(name.utf8.count - 253) bytes (at most 253)") }
-        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
-        if labels.count > 2 || !labels.allSatisfy({ NameRules.isDNSLabel($0, max: 253) }) {
-            v.report("metadata.name", "\"\(name)\" is not a valid GlobalNetworkPolicy name: one or two dot-separated DNS labels (lowercase letters, digits and '-')")
-        }
-    }
-
     // MARK: policy spec
 
     /// The rules NetworkPolicy and GlobalNetworkPolicy share.

@@ -1,0 +1,141 @@
+/// What a rule does when it matches.
+public enum RuleAction: Sendable, Hashable {
+    /// Accept the packet (ends this table's traversal for the hook).
+    case accept
+    /// Drop the packet.
+    case drop
+    /// Reject the packet with the kernel's default ICMP error.
+    case reject
+    /// Return to the calling chain.
+    case `return`
+    /// Call a chain; come back here when it returns.
+    case jump(String)
+    /// Continue in a chain; its RETURN goes to this chain's caller.
+    case goto(String)
+    /// Set the bits under `mask` to `value` (`--set-mark value/mask`); non-terminal.
+    case setMark(value: UInt32, mask: UInt32)
+    /// Log with a prefix; non-terminal.
+    case log(prefix: String)
+
+    /// Set all of `bits`.
+    public static func setMarkBits(_ bits: UInt32) -> RuleAction { .setMark(value: bits, mask: bits) }
+    /// Clear all of `bits`.
+    public static func clearMark(_ bits: UInt32) -> RuleAction { .setMark(value: 0, mask: bits) }
+
+    /// The chain it calls, if any.
+    public var target: String? {
+        switch self {
+        case .jump(let c), .goto(let c): c
+        default: nil
+        }
+    }
+}
+
+/// One rule: criteria (all must match), an action and free-text comments.
+public struct ChainRule: Sendable, Hashable {
+    /// The criteria, rendered in this order.
+    public var match: [MatchCriterion]
+    /// The action.
+    public var action: RuleAction
+    /// Comments (sanitised to `[\w @%+=:,./-]`, 256 characters each, when rendered).
+    public var comments: [String]
+
+    /// A rule.
+    public init(_ match: [MatchCriterion] = [], _ action: RuleAction, comments: [String] = []) {
+        self.match = match
+        self.action = action
+        self.comments = comments
+    }
+}
+
+/// A chain the rule set owns outright (`cali-…`).
+public struct Chain: Sendable, Hashable {
+    /// The name (at most 28 characters for iptables, see ``ChainName``).
+    public var name: String
+    /// The rules, in order.
+    public var rules: [ChainRule]
+
+    /// A chain.
+    public init(_ name: String, _ rules: [ChainRule] = []) {
+        self.name = name
+        self.rules = rules
+    }
+}
+
+/// The rules the rule set adds to one of the kernel's own chains (`FORWARD`, `INPUT`, …):
+/// inserted at its top and appended at its end, leaving everybody else's rules alone.
+public struct KernelChainHooks: Sendable, Hashable {
+    /// The kernel chain's name.
+    public var chain: String
+    /// Rules that go first, in this order.
+    public var inserted: [ChainRule]
+    /// Rules that go last, in this order.
+    public var appended: [ChainRule]
+
+    /// Hooks into `chain`.
+    public init(chain: String, inserted: [ChainRule] = [], appended: [ChainRule] = []) {
+        self.chain = chain
+        self.inserted = inserted
+        self.appended = appended
+    }
+}
+
+/// The netfilter table a ``Table`` programs.
+public enum TableName: String, Sendable, Hashable, CaseIterable {
+    case filter, mangle, raw
+
+    /// The kernel's built-in chains of the table and, for nftables base chains, their hooks.
+    var kernelChains: [(name: String, hook: String)] {
+        switch self {
+        case .filter: [("INPUT", "input"), ("FORWARD", "forward"), ("OUTPUT", "output")]
+        case .mangle:
+            [("PREROUTING", "prerouting"), ("INPUT", "input"), ("FORWARD", "forward"), ("OUTPUT", "output"),
+             ("POSTROUTING", "postrouting")]
+        case .raw: [("PREROUTING", "prerouting"), ("OUTPUT", "output")]
+        }
+    }
+
+    /// The nftables priority keyword of the table's base chains.
+    var nftPriority: String {
+        switch self {
+        case .filter: "filter"
+        case .mangle: "mangle"
+        case .raw: "raw"
+        }
+    }
+}
+
+/// One table's desired state: owned chains plus hooks into kernel chains.
+public struct Table: Sendable, Hashable {
+    /// Which table.
+    public var name: TableName
+    /// The owned chains, in rendering order; names are unique.
+    public var chains: [Chain]
+    /// Rules in kernel chains.
+    public var hooks: [KernelChainHooks]
+
+    /// A table.
+    public init(_ name: TableName, chains: [Chain] = [], hooks: [KernelChainHooks] = []) {
+        self.name = name
+        self.chains = chains
+        self.hooks = hooks
+    }
+
+    /// The chain named `name`.
+    public func chain(named name: String) -> Chain? { chains.first { $0.name == name } }
+
+    /// The table restricted to the chains reachable from its hooks (Felix only programs those:
+    /// e.g. the egress chain of an ingress-only policy is rendered but never written).
+    public func prunedToReachable() -> Table {
+        let byName = Dictionary(chains.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var reachable = Set<String>()
+        var stack = hooks.flatMap { ($0.inserted + $0.appended).compactMap(\.action.target) }
+        while let name = stack.popLast() {
+            guard let chain = byName[name], reachable.insert(name).inserted else { continue }
+            stack += chain.rules.compactMap(\.action.target)
+        }
+        var copy = self
+        copy.chains = chains.filter { reachable.contains($0.name) }
+        return copy
+    }
+}
