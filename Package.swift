@@ -92,7 +92,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ExamplesTests",
-            dependencies: ["CanalModel"],
+            dependencies: ["CanalModel", "CanalDatastore", "CanalTesting"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Canal's benchmarks, kept out of the library's dependency graph.
-// Run: swift run -c release --package-path Benchmarks canal-bench selector   (or: all)
+// Run: swift run -c release --package-path Benchmarks canal-bench selector   (or: datastore, all)
+// Each benchmark prints `bench NAME VALUE UNIT` lines and, where a reference runs side by side, `ratio NAME VALUE`.
 let package = Package(
     name: "canal-benchmarks",
     platforms: [.macOS(.v15)],
@@ -12,11 +13,15 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "canal-bench",
-            dependencies: [.product(name: "CanalSelector", package: "canal")],
+            dependencies: [
+                .product(name: "CanalSelector", package: "canal"),
+                .product(name: "CanalDatastore", package: "canal"),
+            ],
+            path: "Sources/canal-bench",
+            resources: [.copy("raw_etcd.c")],
             swiftSettings: [
                 .swiftLanguageMode(.v6),
                 .enableUpcomingFeature("ExistentialAny"),
-                .enableUpcomingFeature("InternalImportsByDefault"),
                 .enableUpcomingFeature("MemberImportVisibility"),
             ]
         )

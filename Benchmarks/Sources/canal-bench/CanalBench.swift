@@ -18,7 +18,7 @@ struct Benchmark: Sendable {
     var name: String
     var summary: String
     /// Runs the benchmark, printing its lines; returns false when a checksum fails.
-    var run: @Sendable () -> Bool
+    var run: @Sendable () async throws -> Bool
 }
 
 @main
@@ -28,8 +28,16 @@ enum CanalBench {
             name: "selector",
             summary: "selector parse, unique id and evaluation (shared/bench/selector-workload.md)",
             run: { SelectorBenchmark.run() }
-        )
+        ),
+        Benchmark(
+            name: "datastore",
+            summary: "etcd put/range/CAS at concurrency 1 and 16 vs a raw libcurl loop; watch latency vs etcdctl",
+            run: { try await DatastoreBenchmark.run(seconds: seconds) }
+        ),
     ]
+
+    /// Seconds per measured side where a benchmark runs for a time (`CANAL_BENCH_SECONDS`, default 3).
+    static var seconds: Double { Double(getenv("CANAL_BENCH_SECONDS").map { String(cString: $0) } ?? "") ?? 3 }
 
     static func usage() -> String {
         var text = "usage: canal-bench <benchmark>... | all | --list\nbenchmarks:\n"
@@ -42,7 +50,7 @@ enum CanalBench {
         text.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
     }
 
-    static func main() {
+    static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.isEmpty || arguments.contains("--help") || arguments.contains("-h") {
             print(usage(), terminator: "")
@@ -64,9 +72,16 @@ enum CanalBench {
             }
         }
         var failed = false
-        for b in selected where !b.run() {
-            printError("canal-bench: \(b.name) FAILED\n")
-            failed = true
+        for b in selected {
+            do {
+                if try await !b.run() {
+                    printError("canal-bench: \(b.name) FAILED\n")
+                    failed = true
+                }
+            } catch {
+                printError("canal-bench: \(b.name) failed: \(error)\n")
+                failed = true
+            }
         }
         exit(failed ? 1 : 0)
     }

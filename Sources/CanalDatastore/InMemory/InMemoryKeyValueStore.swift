@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// An in-memory ``KeyValueStore`` with etcd's semantics: one cluster revision counter, create/mod
@@ -410,6 +411,71 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
         let (seconds, attoseconds) = duration.components
         return max(1, seconds + (attoseconds > 0 ? 1 : 0))
     }
+}
+
+extension InMemoryKeyValueStore {
+    /// The store's keys and revision counter, for persisting an embedded datastore between runs
+    /// (see ``StateFile``). Keys and values are base64 in JSON. History, leases and watches are not
+    /// part of it: a restored store starts with its history compacted at the saved revision, and keys
+    /// that were attached to a lease are left out (their lease does not survive).
+    public struct Snapshot: Codable, Sendable, Hashable {
+        /// One stored key.
+        public struct Entry: Codable, Sendable, Hashable {
+            /// The key, base64.
+            public var key: String
+            /// The value, base64.
+            public var value: String
+            /// The key's create revision.
+            public var createRevision: Int64
+            /// The key's mod revision.
+            public var modRevision: Int64
+            /// The key's version.
+            public var version: Int64
+        }
+        /// The store revision.
+        public var revision: Int64
+        /// The keys, in key order.
+        public var entries: [Entry]
+    }
+
+    /// The current keys and revision (see ``Snapshot``).
+    public func snapshot() -> Snapshot {
+        state.withLock { state in
+            expireLeases(&state)
+            let entries = state.current.values.filter { $0.lease == nil }.sorted { [UInt8].byteLess($0.key, $1.key) }.map {
+                Snapshot.Entry(
+                    key: Self.base64($0.key), value: Self.base64($0.value), createRevision: $0.createRevision.rawValue,
+                    modRevision: $0.modRevision.rawValue, version: $0.version)
+            }
+            return Snapshot(revision: state.revision, entries: entries)
+        }
+    }
+
+    /// A store holding a snapshot's keys at its revision; reads and watches at older revisions throw `compacted`.
+    ///
+    /// - Throws: `invalidArgument` when the snapshot is inconsistent (bad base64, a key revision after the store's).
+    public convenience init(restoring snapshot: Snapshot, clock: C, configuration: Configuration = Configuration()) throws {
+        self.init(clock: clock, configuration: configuration)
+        var current: [[UInt8]: KeyValue] = [:]
+        for entry in snapshot.entries {
+            guard let key = Self.unbase64(entry.key), let value = Self.unbase64(entry.value),
+                entry.modRevision <= snapshot.revision, entry.createRevision <= entry.modRevision, entry.version > 0
+            else {
+                throw DatastoreError(.invalidArgument, "the snapshot entry \(entry.key) is not valid")
+            }
+            current[key] = KeyValue(
+                key: key, value: value, createRevision: Revision(entry.createRevision),
+                modRevision: Revision(entry.modRevision), version: entry.version)
+        }
+        state.withLock { state in
+            state.revision = max(1, snapshot.revision)
+            state.compactRevision = state.revision
+            state.current = current
+        }
+    }
+
+    private static func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
+    private static func unbase64(_ text: String) -> [UInt8]? { Data(base64Encoded: text).map { Array($0) } }
 }
 
 extension InMemoryKeyValueStore where C == ContinuousClock {

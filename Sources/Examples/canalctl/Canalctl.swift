@@ -7,6 +7,9 @@ struct Canalctl: AsyncParsableCommand {
         commandName: "canalctl",
         abstract: "Manage Canal (Calico v3) resources.",
         version: "0.1.0",
-        subcommands: [ValidateCommand.self, SelectorCommand.self]
+        subcommands: [
+            ValidateCommand.self, SelectorCommand.self, CreateCommand.self, ApplyCommand.self, ReplaceCommand.self, DeleteCommand.self,
+            GetCommand.self,
+        ]
     )
 }
