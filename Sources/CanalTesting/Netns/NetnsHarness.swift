@@ -173,7 +173,9 @@ public final class NetnsNode: Sendable {
         // Wait until every port is bound.
         for _ in 0..<100 {
             let out = (try? check(["ip", "netns", "exec", workload.namespace, "ss", "-Htuln"])) ?? ""
-            if ports.allSatisfy({ p in out.contains(":\(p) ") }) { return }
+            // TCP and UDP, IPv4 and IPv6: four listening sockets per port.
+            let local = out.split(separator: "\n").compactMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).first }
+            if ports.allSatisfy({ p in local.filter { $0 == "0.0.0.0:\(p)" || $0 == "[::]:\(p)" }.count >= 4 }) { return }
             usleep(20_000)
         }
         throw NetnsError(description: "listeners on \(ports) in \(workload.namespace) did not start")
