@@ -3,6 +3,13 @@ import PackageDescription
 
 // libFuzzer targets for Canal. Build and run one with scripts/fuzz.sh NAME SECONDS, which passes
 // -sanitize=fuzzer,address and -parse-as-library (libFuzzer supplies main).
+let settings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
 let package = Package(
     name: "canal-fuzz",
     dependencies: [
@@ -12,12 +19,15 @@ let package = Package(
         .executableTarget(
             name: "SelectorFuzzer",
             dependencies: [.product(name: "CanalSelector", package: "canal")],
-            swiftSettings: [
-                .swiftLanguageMode(.v6),
-                .enableUpcomingFeature("ExistentialAny"),
-                .enableUpcomingFeature("InternalImportsByDefault"),
-                .enableUpcomingFeature("MemberImportVisibility"),
-            ]
-        )
+            swiftSettings: settings
+        ),
+        .executableTarget(
+            name: "ManifestFuzzer",
+            dependencies: [
+                .product(name: "CanalManifest", package: "canal"),
+                .product(name: "CanalModel", package: "canal"),
+            ],
+            swiftSettings: settings
+        ),
     ]
 )
