@@ -8,6 +8,11 @@ manifest=Examples/manifests/cluster.yaml
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 
+# The embedded datastore keeps its state in a file; the quick start uses a fresh one.
+state_dir=$(mktemp -d)
+trap 'rm -rf "$state_dir"' EXIT
+export CANAL_STATE_FILE="$state_dir/state.json"
+
 step canalctl validate -f "$manifest"
 "$canalctl" validate -f "$manifest"
 
@@ -34,3 +39,30 @@ step canalctl selector canonical "version in {'v2','v1'} && !has(debug)" -o json
 
 step "printf '%s\n' '{\"selector\":\"app == \\\"a\\\"\",\"labels\":{\"app\":\"a\"}}' '{\"selector\":\"app ==\"}' | canalctl selector match --batch"
 printf '%s\n' '{"selector":"app == \"a\"","labels":{"app":"a"}}' '{"selector":"app =="}' | "$canalctl" selector match --batch
+
+echo
+echo "# The embedded datastore (CANAL_STATE_FILE=$CANAL_STATE_FILE); DATASTORE_TYPE=etcdv3 ETCD_ENDPOINTS=… uses etcd instead."
+
+step canalctl apply -f "$manifest"
+"$canalctl" apply -f "$manifest"
+
+step canalctl get tiers
+"$canalctl" get tiers
+
+step canalctl get networkpolicy -A -o wide
+"$canalctl" get networkpolicy -A -o wide
+
+step canalctl get workloadendpoints -n shop
+"$canalctl" get workloadendpoints -n shop
+
+step canalctl get ippool default-ipv4-ippool -o yaml
+"$canalctl" get ippool default-ipv4-ippool -o yaml
+
+step canalctl delete networkpolicy frontend-to-backend -n shop
+"$canalctl" delete networkpolicy frontend-to-backend -n shop
+
+step canalctl get networkpolicy frontend-to-backend -n shop "   # gone: exit 1"
+if "$canalctl" get networkpolicy frontend-to-backend -n shop; then
+  echo "error: the deleted policy is still there" >&2
+  exit 1
+fi

@@ -56,7 +56,7 @@ extension Validator {
         do {
             _ = try Selector(text)
         } catch {
-            report(path, "invalid selector: \(error)")
+            report(path, "\(error)")
         }
     }
 

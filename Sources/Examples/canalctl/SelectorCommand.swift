@@ -53,7 +53,7 @@ struct SelectorCommand: ParsableCommand {
             do {
                 parsed = try Selector(selector!)
             } catch {
-                IO.error("invalid selector: \(error)")
+                IO.error("\(error)")
                 throw ExitCode(1)
             }
             print(parsed.matches(map) ? "true" : "false")
@@ -106,7 +106,7 @@ struct SelectorCommand: ParsableCommand {
             }
             switch result {
             case .success(let s): return s.matches(labels) ? #"{"match":true}"# : #"{"match":false}"#
-            case .failure(let e): return failure("invalid selector: \(e)")
+            case .failure(let e): return failure("\(e)")
             }
         }
     }
@@ -130,7 +130,7 @@ struct SelectorCommand: ParsableCommand {
             do {
                 parsed = try Selector(selector)
             } catch {
-                IO.error("invalid selector: \(error)")
+                IO.error("\(error)")
                 throw ExitCode(1)
             }
             switch output {
@@ -170,7 +170,7 @@ struct SelectorCommand: ParsableCommand {
             do {
                 parsed = try Selector(selector)
             } catch {
-                IO.error("invalid selector: \(error)")
+                IO.error("\(error)")
                 throw ExitCode(1)
             }
             let entries = try Manifest.read(try IO.read(file), applyDefaults: true)
