@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "CanalManifest", targets: ["CanalManifest"]),
         .library(name: "CanalDatastore", targets: ["CanalDatastore"]),
         .library(name: "CanalPolicy", targets: ["CanalPolicy"]),
+        .library(name: "CanalBGP", targets: ["CanalBGP"]),
         .executable(name: "canalctl", targets: ["canalctl"]),
     ],
     dependencies: [
@@ -55,10 +56,12 @@ let package = Package(
         ),
         // Policy → dataplane: rule-set IR, Felix naming, iptables/ipset/nft renderers. Pure, no I/O.
         .target(name: "CanalPolicy", dependencies: ["CanalModel", "CanalSelector"], swiftSettings: swiftSettings),
+        // BGP resources and block affinities → one node's BIRD 2 configuration. Pure, no I/O.
+        .target(name: "CanalBGP", dependencies: ["CanalModel", "CanalSelector"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "canalctl",
             dependencies: [
-                "CanalModel", "CanalManifest", "CanalSelector", "CanalDatastore",
+                "CanalModel", "CanalManifest", "CanalSelector", "CanalDatastore", "CanalBGP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Examples/canalctl",
@@ -88,6 +91,12 @@ let package = Package(
         .testTarget(
             name: "CanalPolicyTests",
             dependencies: ["CanalPolicy", "CanalTesting", "CanalModel"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanalBGPTests",
+            dependencies: ["CanalBGP", "CanalModel", "CanalManifest"],
+            resources: [.copy("Golden")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
