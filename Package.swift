@@ -95,7 +95,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CanalBGPTests",
-            dependencies: ["CanalBGP", "CanalModel", "CanalManifest"],
+            dependencies: ["CanalBGP", "CanalModel", "CanalManifest", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Golden")],
             swiftSettings: swiftSettings
         ),

@@ -20,7 +20,7 @@ enum BIRDParser {
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = ["-p", "-c", file.path]
         let err = dir.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         let handle = try FileHandle(forWritingTo: err)
         defer { try? handle.close() }
         p.standardError = handle
