@@ -34,6 +34,11 @@ enum CanalBench {
             summary: "etcd put/range/CAS at concurrency 1 and 16 vs a raw libcurl loop; watch latency vs etcdctl",
             run: { try await DatastoreBenchmark.run(seconds: seconds) }
         ),
+        Benchmark(
+            name: "bgp",
+            summary: "one node's BIRD config in a 500-node mesh: render time vs `bird -p` parse time of the result",
+            run: { try BGPBenchmark.run() }
+        ),
     ]
 
     /// Seconds per measured side where a benchmark runs for a time (`CANAL_BENCH_SECONDS`, default 3).
