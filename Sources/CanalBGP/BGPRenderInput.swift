@@ -108,6 +108,7 @@ public struct BGPRenderError: Error, Sendable, Hashable, CustomStringConvertible
         /// A value cannot be written in BIRD's configuration language (a password with a double quote,
         /// a literal router id that is not IPv4).
         public static let invalidValue = Code(value: .invalidValue)
+        /// The code's name.
         public var description: String {
             switch value {
             case .nodeNotFound: "nodeNotFound"
@@ -127,5 +128,6 @@ public struct BGPRenderError: Error, Sendable, Hashable, CustomStringConvertible
         self.message = message
     }
 
+    /// The message.
     public var description: String { message }
 }
