@@ -46,6 +46,10 @@ echo "# The embedded datastore (CANAL_STATE_FILE=$CANAL_STATE_FILE); DATASTORE_T
 step canalctl apply -f "$manifest"
 "$canalctl" apply -f "$manifest"
 
+step canalctl bgp config --node node1 "   # node1's BIRD 2 configuration: mesh to node2, the rack's ToR peer"
+"$canalctl" bgp config --node node1 | tee "$state_dir/node1.conf"
+if command -v bird >/dev/null; then bird -p -c "$state_dir/node1.conf" && echo "# bird -p: the configuration parses"; fi
+
 step canalctl get tiers
 "$canalctl" get tiers
 
