@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "CanalManifest", targets: ["CanalManifest"]),
         .library(name: "CanalDatastore", targets: ["CanalDatastore"]),
         .library(name: "CanalPolicy", targets: ["CanalPolicy"]),
+        .library(name: "CanalIPAM", targets: ["CanalIPAM"]),
         .executable(name: "canalctl", targets: ["canalctl"]),
     ],
     dependencies: [
@@ -55,10 +56,16 @@ let package = Package(
         ),
         // Policy → dataplane: rule-set IR, Felix naming, iptables/ipset/nft renderers. Pure, no I/O.
         .target(name: "CanalPolicy", dependencies: ["CanalModel", "CanalSelector"], swiftSettings: swiftSettings),
+        // Calico block IPAM and flannel subnet leases on the datastore.
+        .target(
+            name: "CanalIPAM",
+            dependencies: ["CanalDatastore", "CanalModel", "CanalSelector"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "canalctl",
             dependencies: [
-                "CanalModel", "CanalManifest", "CanalSelector", "CanalDatastore",
+                "CanalModel", "CanalManifest", "CanalSelector", "CanalDatastore", "CanalIPAM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Examples/canalctl",
@@ -88,6 +95,14 @@ let package = Package(
         .testTarget(
             name: "CanalPolicyTests",
             dependencies: ["CanalPolicy", "CanalTesting", "CanalModel"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanalIPAMTests",
+            dependencies: [
+                "CanalIPAM", "CanalDatastore", "CanalModel", "CanalTesting",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
