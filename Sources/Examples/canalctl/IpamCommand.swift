@@ -14,6 +14,7 @@ struct IpamCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Pool usage; with --show-blocks each block; with --ip who holds an address.")
         @Flag(name: .customLong("show-blocks"), help: "List every block with its host and usage.") var showBlocks = false
         @Option(name: .customLong("ip"), help: "Show who holds this address.") var ip: String?
+        @Option(name: .customLong("handle"), help: "List the addresses held under this handle.") var handle: String?
         @Flag(name: .customLong("show-configuration"), help: "Show the IPAM configuration.") var showConfiguration = false
         @OptionGroup var datastore: DatastoreOptions
 
@@ -22,15 +23,20 @@ struct IpamCommand: AsyncParsableCommand {
                 guard let a = IPAddress(text) else { throw ValidationError("'\(text)' is not an IP address") }
                 return a
             }
-            try await runReporting(Runner(showBlocks: showBlocks, ip: address, showConfiguration: showConfiguration), datastore: datastore)
+            try await runReporting(Runner(showBlocks: showBlocks, ip: address, handle: handle, showConfiguration: showConfiguration), datastore: datastore)
         }
 
         struct Runner: DatastoreCommand {
             var showBlocks: Bool
             var ip: IPAddress?
+            var handle: String?
             var showConfiguration: Bool
             func execute<Store: KeyValueStore>(_ client: ResourceClient<Store>) async throws {
                 let ipam = IPAMClient(store: client.store)
+                if let handle {
+                    for address in try await ipam.ipsByHandle(handle) { print(address) }
+                    return
+                }
                 if showConfiguration {
                     let c = try await ipam.config()
                     print("StrictAffinity: \(c.strictAffinity)\nAutoAllocateBlocks: \(c.autoAllocateBlocks)\nMaxBlocksPerHost: \(c.maxBlocksPerHost)")
