@@ -34,6 +34,11 @@ enum CanalBench {
             summary: "etcd put/range/CAS at concurrency 1 and 16 vs a raw libcurl loop; watch latency vs etcdctl",
             run: { try await DatastoreBenchmark.run(seconds: seconds) }
         ),
+        Benchmark(
+            name: "ipam",
+            summary: "autoAssign of one address vs the raw CAS txn rate at concurrency 1 and 8; 1,000 assignments in memory",
+            run: { try await IPAMBenchmark.run(seconds: seconds) }
+        ),
     ]
 
     /// Seconds per measured side where a benchmark runs for a time (`CANAL_BENCH_SECONDS`, default 3).
