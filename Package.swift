@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "CanalDatastore", targets: ["CanalDatastore"]),
         .library(name: "CanalPolicy", targets: ["CanalPolicy"]),
         .library(name: "CanalBGP", targets: ["CanalBGP"]),
+        .library(name: "CanalIPAM", targets: ["CanalIPAM"]),
         .executable(name: "canalctl", targets: ["canalctl"]),
     ],
     dependencies: [
@@ -58,10 +59,16 @@ let package = Package(
         .target(name: "CanalPolicy", dependencies: ["CanalModel", "CanalSelector"], swiftSettings: swiftSettings),
         // BGP resources and block affinities → one node's BIRD 2 configuration. Pure, no I/O.
         .target(name: "CanalBGP", dependencies: ["CanalModel", "CanalSelector"], swiftSettings: swiftSettings),
+        // Calico block IPAM and flannel subnet leases on the datastore.
+        .target(
+            name: "CanalIPAM",
+            dependencies: ["CanalDatastore", "CanalModel", "CanalSelector"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "canalctl",
             dependencies: [
-                "CanalModel", "CanalManifest", "CanalSelector", "CanalDatastore", "CanalBGP",
+                "CanalModel", "CanalManifest", "CanalSelector", "CanalDatastore", "CanalBGP", "CanalIPAM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Examples/canalctl",
@@ -97,6 +104,14 @@ let package = Package(
             name: "CanalBGPTests",
             dependencies: ["CanalBGP", "CanalModel", "CanalManifest", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Golden")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanalIPAMTests",
+            dependencies: [
+                "CanalIPAM", "CanalDatastore", "CanalModel", "CanalTesting",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

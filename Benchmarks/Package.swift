@@ -17,6 +17,7 @@ let package = Package(
                 .product(name: "CanalSelector", package: "canal"),
                 .product(name: "CanalDatastore", package: "canal"),
                 .product(name: "CanalBGP", package: "canal"),
+                .product(name: "CanalIPAM", package: "canal"),
                 .product(name: "CanalModel", package: "canal"),
             ],
             path: "Sources/canal-bench",

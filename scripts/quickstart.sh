@@ -46,9 +46,25 @@ echo "# The embedded datastore (CANAL_STATE_FILE=$CANAL_STATE_FILE); DATASTORE_T
 step canalctl apply -f "$manifest"
 "$canalctl" apply -f "$manifest"
 
-step canalctl bgp config --node node1 "   # node1's BIRD 2 configuration: mesh to node2, the rack's ToR peer"
+step canalctl ipam assign --node node1 --ipv4 2 --ipv6 1 --handle web-1
+"$canalctl" ipam assign --node node1 --ipv4 2 --ipv6 1 --handle web-1
+
+step canalctl ipam show --show-blocks
+"$canalctl" ipam show --show-blocks
+
+step canalctl ipam check
+"$canalctl" ipam check
+
+step canalctl bgp config --node node1 "   # node1's BIRD 2 configuration: mesh to node2, the rack's ToR peer, node1's blocks"
 "$canalctl" bgp config --node node1 | tee "$state_dir/node1.conf"
 if command -v bird >/dev/null; then bird -p -c "$state_dir/node1.conf" && echo "# bird -p: the configuration parses"; fi
+
+step canalctl ipam release --handle web-1
+"$canalctl" ipam release --handle web-1
+
+step canalctl flannel config set --network 198.18.0.0/16 --subnet-len 24 "   # flannel's network config, for hosts using flannel instead of BGP"
+"$canalctl" flannel config set --network 198.18.0.0/16 --subnet-len 24
+"$canalctl" flannel config get
 
 step canalctl get tiers
 "$canalctl" get tiers

@@ -39,6 +39,11 @@ enum CanalBench {
             summary: "one node's BIRD config in a 500-node mesh: render time vs `bird -p` parse time of the result",
             run: { try BGPBenchmark.run() }
         ),
+        Benchmark(
+            name: "ipam",
+            summary: "autoAssign of one address vs the raw CAS txn rate at concurrency 1 and 8; 1,000 assignments in memory",
+            run: { try await IPAMBenchmark.run(seconds: seconds) }
+        ),
     ]
 
     /// Seconds per measured side where a benchmark runs for a time (`CANAL_BENCH_SECONDS`, default 3).
