@@ -1,4 +1,5 @@
 import CanalModel
+import CanalSelector
 
 /// Renders rule sets as `nft -f` scripts.
 ///
@@ -231,7 +232,7 @@ public struct NftablesRenderer: Sendable {
         }
     }
 
-    private func shortHash(_ text: String) -> String { String(base64URLNoPad(SHA2.sha224(Array(text.utf8))).prefix(16)) }
+    private func shortHash(_ text: String) -> String { String(Base64URL.encodeNoPadding(SHA2.sha224(text.utf8)).prefix(16)) }
 
     // MARK: - Rules
 
