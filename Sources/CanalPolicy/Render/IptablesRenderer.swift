@@ -147,6 +147,7 @@ public struct IptablesRenderer: Sendable {
         case .goto(let chain): "--goto \(chain)"
         case .setMark(let value, let mask): "--jump MARK --set-mark \(hex(value))/\(hex(mask))"
         case .log(let prefix): "--jump LOG --log-prefix \"\(sanitizedComment(prefix))\" --log-level 5"
+        case .notrack: "--jump CT --notrack"
         }
     }
 

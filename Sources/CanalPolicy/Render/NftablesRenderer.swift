@@ -300,6 +300,7 @@ public struct NftablesRenderer: Sendable {
         case .setMark(let value, let mask):
             mask == .max ? "meta mark set \(hex8(value))" : "meta mark set meta mark & \(hex8(~mask)) | \(hex8(value & mask))"
         case .log(let prefix): "log prefix \"\(sanitizedComment(prefix))\" level notice"
+        case .notrack: "notrack"
         }
     }
 
