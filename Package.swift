@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "canalctl",
             dependencies: [
-                "CanalModel", "CanalManifest", "CanalSelector", "CanalDatastore",
+                "CanalModel", "CanalManifest", "CanalSelector", "CanalDatastore", "CanalPolicy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Examples/canalctl",
@@ -87,7 +87,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CanalPolicyTests",
-            dependencies: ["CanalPolicy", "CanalTesting", "CanalModel"],
+            dependencies: ["CanalPolicy", "CanalTesting", "CanalModel", "CanalSelector"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
