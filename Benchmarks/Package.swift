@@ -16,6 +16,8 @@ let package = Package(
             dependencies: [
                 .product(name: "CanalSelector", package: "canal"),
                 .product(name: "CanalDatastore", package: "canal"),
+                .product(name: "CanalModel", package: "canal"),
+                .product(name: "CanalPolicy", package: "canal"),
             ],
             path: "Sources/canal-bench",
             resources: [.copy("raw_etcd.c")],

@@ -34,6 +34,11 @@ enum CanalBench {
             summary: "etcd put/range/CAS at concurrency 1 and 16 vs a raw libcurl loop; watch latency vs etcdctl",
             run: { try await DatastoreBenchmark.run(seconds: seconds) }
         ),
+        Benchmark(
+            name: "policy",
+            summary: "compile 10,000 endpoints and 1,000 policies for one node vs iptables-restore/ipset restore of the result; one-policy update vs full compile",
+            run: { try PolicyBenchmark.run() }
+        ),
     ]
 
     /// Seconds per measured side where a benchmark runs for a time (`CANAL_BENCH_SECONDS`, default 3).

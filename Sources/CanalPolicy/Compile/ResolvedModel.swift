@@ -1,4 +1,4 @@
-public import CanalModel
+import CanalModel
 
 /// An endpoint: a workload endpoint (by namespace and name) or a host endpoint (by name).
 public enum EndpointID: Sendable, Hashable, Comparable, CustomStringConvertible {
