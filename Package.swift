@@ -68,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "canalctl",
             dependencies: [
-                "CanalModel", "CanalManifest", "CanalSelector", "CanalDatastore", "CanalBGP", "CanalIPAM",
+                "CanalModel", "CanalManifest", "CanalSelector", "CanalDatastore", "CanalPolicy", "CanalBGP", "CanalIPAM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Examples/canalctl",
@@ -97,7 +97,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CanalPolicyTests",
-            dependencies: ["CanalPolicy", "CanalTesting", "CanalModel"],
+            dependencies: ["CanalPolicy", "CanalTesting", "CanalModel", "CanalSelector"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -19,6 +19,7 @@ let package = Package(
                 .product(name: "CanalBGP", package: "canal"),
                 .product(name: "CanalIPAM", package: "canal"),
                 .product(name: "CanalModel", package: "canal"),
+                .product(name: "CanalPolicy", package: "canal"),
             ],
             path: "Sources/canal-bench",
             resources: [.copy("raw_etcd.c")],

@@ -162,7 +162,7 @@ import Testing
     func exampleClusterRoundTrips(format: Manifest.Format) throws {
         let text = try String(contentsOf: Self.examples.appendingPathComponent("cluster.yaml"), encoding: .utf8)
         let resources = try Manifest.read(text, applyDefaults: true, validate: true).map { try $0.result.get() }
-        #expect(resources.count == 18)
+        #expect(resources.count == 19)
         #expect(Set(resources.map(\.kind)).count == 14)
         let written = try Manifest.write(resources, format: format)
         let again = try Manifest.read(written, applyDefaults: false, validate: true).map { try $0.result.get() }

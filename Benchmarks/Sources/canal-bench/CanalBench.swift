@@ -44,6 +44,11 @@ enum CanalBench {
             summary: "autoAssign of one address vs the raw CAS txn rate at concurrency 1 and 8; 1,000 assignments in memory",
             run: { try await IPAMBenchmark.run(seconds: seconds) }
         ),
+        Benchmark(
+            name: "policy",
+            summary: "compile 10,000 endpoints and 1,000 policies for one node vs iptables-restore/ipset restore of the result; one-policy update vs full compile",
+            run: { try PolicyBenchmark.run() }
+        ),
     ]
 
     /// Seconds per measured side where a benchmark runs for a time (`CANAL_BENCH_SECONDS`, default 3).

@@ -16,6 +16,8 @@ public enum RuleAction: Sendable, Hashable {
     case setMark(value: UInt32, mask: UInt32)
     /// Log with a prefix; non-terminal.
     case log(prefix: String)
+    /// Exempt the packet from connection tracking (raw table only); non-terminal.
+    case notrack
 
     /// Set all of `bits`.
     public static func setMarkBits(_ bits: UInt32) -> RuleAction { .setMark(value: bits, mask: bits) }

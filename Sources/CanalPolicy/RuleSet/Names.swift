@@ -1,4 +1,5 @@
 public import CanalModel
+import CanalSelector
 
 /// Felix's chain names and the 28-character limit.
 public enum ChainName {
@@ -26,7 +27,7 @@ public enum ChainName {
         let suffix = suffix.isEmpty ? "_" : suffix
         let total = prefix.utf8.count + suffix.utf8.count
         if total > maxLength || (total == maxLength && suffix.hasPrefix("_")) {
-            let hash = base64URLNoPad(SHA2.sha256(Array(suffix.utf8)))
+            let hash = Base64URL.encodeNoPadding(SHA2.sha256(suffix.utf8))
             return prefix + "_" + hash.prefix(max(0, maxLength - 1 - prefix.utf8.count))
         }
         return prefix + suffix
@@ -106,7 +107,7 @@ public enum IPSetName {
 
     /// `prefix + ":" + base64url(SHA-224(prefix + ":" + content))` (libcalico-go `MakeUniqueID`).
     public static func uniqueID(prefix: String, content: String) -> String {
-        prefix + ":" + base64URLNoPad(SHA2.sha224(Array((prefix + ":" + content).utf8)))
+        Selector.uniqueID(prefix: prefix, content: content)
     }
 
     /// The ID of a selector's set, from the selector's canonical text (`s:…`).
@@ -122,7 +123,7 @@ public enum IPSetName {
 
     /// The kernel name of a set: `cali40<id>` / `cali60<id>`, cut to 31 characters.
     public static func main(id: String, family: IPAddress.Family) -> String {
-        String(("cali\(family == .v4 ? "4" : "6")0" + id).utf8.prefix(maxLength))!
+        Selector.ipSetName(uniqueID: id, ipVersion: family == .v4 ? 4 : 6)
     }
 
     /// A temporary set used to swap contents in (`cali4t<n>` / `cali6t<n>`).
