@@ -13,7 +13,13 @@ struct LayoutBuilder {
         var tables = [filterTable()]
         if let raw = rawTable() { tables.append(raw) }
         if let mangle = mangleTable() { tables.append(mangle) }
-        let pruned = tables.map { $0.prunedToReachable() }
+        // Chains sorted by name: the order is free, and a sorted one can be kept up to date
+        // incrementally (``IncrementalPolicyCompiler``).
+        let pruned = tables.map { table in
+            var t = table.prunedToReachable()
+            t.chains.sort { $0.name < $1.name }
+            return t
+        }
         return RuleSet(family: family, tables: pruned, ipSets: ipSets(referencedBy: pruned))
     }
 
@@ -35,6 +41,25 @@ struct LayoutBuilder {
     }
 
     // MARK: - Policy and profile chains
+
+    /// One direction of a policy's chain; nil when the model has no such policy.
+    func policyChain(_ id: PolicyChainID, _ d: PolicyDirection) -> Chain? {
+        guard let policy = model.policies[id] else { return nil }
+        return rules.chain(ChainName.policy(id, d), policy.rules(d), comment: "\(policy.kindName) \(policy.displayName) \(d.rawValue)")
+    }
+
+    /// One direction of a profile's chain (empty for an unknown profile).
+    func profileChain(_ name: String, _ d: PolicyDirection) -> Chain {
+        let profile = model.profiles[name] ?? ResolvedProfile(name: name, ingress: [], egress: [])
+        return rules.chain(ChainName.profile(name, d), profile.rules(d), comment: "Profile \(name) \(d.rawValue)")
+    }
+
+    /// A workload's `cali-tw-` and `cali-fw-` chains.
+    func workloadChains(_ endpoint: ResolvedEndpoint) -> [Chain] {
+        PolicyDirection.allCases.map { d in
+            endpointChain(ChainName.workloadEndpoint(endpoint.interface, d), endpoint, d, endpoint.tiers[d], kind: .workload)
+        }
+    }
 
     private func policyChains(_ ids: Set<PolicyChainID>, directions: [PolicyDirection]) -> [Chain] {
         ids.sorted { $0.description < $1.description }.flatMap { id -> [Chain] in
