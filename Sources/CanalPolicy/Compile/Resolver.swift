@@ -581,7 +581,14 @@ struct Resolver {
     private mutating func makeSet(_ id: String, _ source: SetSource) -> String {
         if ipSets[id] == nil {
             var members = Set<IPSetMember>()
-            for object in labelled { members.formUnion(contributions(of: object, to: source)) }
+            if source.namedPort == nil {
+                // The common case, without the per-object array.
+                for object in labelled where source.selector.matches(object.labels) {
+                    for net in object.nets { members.insert(.net(net)) }
+                }
+            } else {
+                for object in labelled { members.formUnion(contributions(of: object, to: source)) }
+            }
             ipSets[id] = LogicalIPSet(id: id, isNamedPort: source.namedPort != nil, members: members)
             setSources[id] = source
             createdSets.append(id)
