@@ -97,7 +97,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CanalPolicyTests",
-            dependencies: ["CanalPolicy", "CanalTesting", "CanalModel", "CanalSelector"],
+            dependencies: ["CanalPolicy", "CanalTesting", "CanalModel", "CanalSelector", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
