@@ -141,14 +141,20 @@ struct RandomCluster {
         var fields = [#""action": "\#(pick(["Allow", "Allow", "Allow", "Deny", "Pass", "Log"]))""#]
         let proto: String? = pick(["TCP", "TCP", "UDP", "ICMP", nil])
         if let proto { fields.append(#""protocol": "\#(proto)""#) }
-        if proto == nil, chance(0.2) { fields.append(#""notProtocol": "\#(pick(["UDP", "ICMP"]))""#) }
+        var notProto: String?
+        if proto == nil, chance(0.2) {
+            notProto = pick(["UDP", "ICMP"])
+            fields.append(#""notProtocol": "\#(notProto!)""#)
+        }
         if proto == "ICMP" {
             if chance(0.4) { fields.append(#""icmp": {"type": \#(pick([8, 0, 13]))\#(chance(0.5) ? ", \"code\": \(pick([0, 1]))" : "")}"#) }
             else if chance(0.3) { fields.append(#""notICMP": {"type": \#(pick([8, 0]))}"#) }
         }
         let source = entity(proto: proto, destination: false)
         let destination = entity(proto: proto, destination: true)
-        if !(source + destination).contains("ets\""), chance(0.1) { fields.append(#""ipVersion": \#(pick([4, 6]))"#) }
+        // Calico: protocol or notProtocol ICMP pins the rule to IPv4.
+        let versions = proto == "ICMP" || notProto == "ICMP" ? [4] : [4, 6]
+        if !(source + destination).contains("ets\""), chance(0.1) { fields.append(#""ipVersion": \#(pick(versions))"#) }
         fields.append(#""source": \#(source)"#)
         fields.append(#""destination": \#(destination)"#)
         return "{" + fields.joined(separator: ", ") + "}"
