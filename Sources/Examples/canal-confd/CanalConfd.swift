@@ -102,10 +102,17 @@ struct CanalConfd: AsyncParsableCommand {
             return
         }
         let task = Task { try await confd.watch(store) }
-        let signals = [SIGTERM, SIGINT].map { number in
+        let signals = [SIGTERM, SIGINT].map { (number: Int32) -> any DispatchSourceSignal in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number)
-            source.setEventHandler { task.cancel() }
+            source.setEventHandler {
+                task.cancel()
+                // Requests to an unreachable etcd may take a while to give up: exit after a grace period.
+                DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) {
+                    Log.info("stopping (signal)")
+                    Foundation.exit(0)
+                }
+            }
             source.resume()
             return source
         }

@@ -85,10 +85,17 @@ struct CanalFlanneld: AsyncParsableCommand {
             ttl: .seconds(ttl), renewMargin: .seconds(renewMargin * 60), retryInterval: .seconds(retryInterval),
             resyncInterval: .seconds(resync), ipMasquerade: ipMasquerade)
         let task = Task { try await Flanneld(settings: settings).run() }
-        let signals = [SIGTERM, SIGINT].map { number in
+        let signals = [SIGTERM, SIGINT].map { (number: Int32) -> any DispatchSourceSignal in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number)
-            source.setEventHandler { task.cancel() }
+            source.setEventHandler {
+                task.cancel()
+                // Requests to an unreachable etcd may take a while to give up: exit after a grace period.
+                DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) {
+                    Log.info("stopping (signal)")
+                    Foundation.exit(0)
+                }
+            }
             source.resume()
             return source
         }

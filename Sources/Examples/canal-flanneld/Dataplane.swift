@@ -108,7 +108,8 @@ struct VXLANDataplane: Dataplane {
     /// Creates (or keeps, when compatible) `flannel.<VNI>`: VNI, local public IP on the external
     /// interface, UDP port (kernel default 8472), learning off, MTU = interface MTU − 50; returns its MAC.
     static func ensureDevice(name: String, vni: Int, port: Int, localIP: IPAddress, interface: String, mtu: Int) async throws -> String {
-        if let existing = try await Shell.json(["ip", "-d", "-j", "link", "show", "dev", name]).first as [String: Any]?,
+        let exists = await Shell.run(["ip", "link", "show", "dev", name]).status == 0
+        if exists, let existing = try await Shell.json(["ip", "-d", "-j", "link", "show", "dev", name]).first,
            let info = (existing["linkinfo"] as? [String: Any])?["info_data"] as? [String: Any] {
             let sameVNI = (info["id"] as? Int) == vni
             let samePort = (info["port"] as? Int).map { $0 == port } ?? true
@@ -133,21 +134,36 @@ struct VXLANDataplane: Dataplane {
 
     /// flannel's device address: the subnet's network address as a /32; any other address inside
     /// the flannel network is removed (a stale lease's). Then the device is brought up.
-    static func configureAddress(device: String, subnet: CIDR, network: CIDR) async throws {
-        let wanted = "\(subnet.network.address)/32"
+    static func configureAddress(device: String, subnet: String, network: String) async throws {
+        let wanted = deviceAddress(subnet: subnet)
+        // `ip -o -4 addr show dev flannel.1`: "4: flannel.1    inet 10.5.52.0/32 scope global flannel.1 ..."
+        let listing = try await Shell.check(["ip", "-o", "-4", "addr", "show", "dev", device])
+        let addresses = listing.split(separator: "\n").compactMap { line -> String? in
+            let words = line.split(separator: " ")
+            guard let i = words.firstIndex(of: "inet"), i + 1 < words.count else { return nil }
+            return String(words[i + 1])
+        }
         var present = false
-        for link in try await Shell.json(["ip", "-4", "-j", "addr", "show", "dev", device]) {
-            for info in link["addr_info"] as? [[String: Any]] ?? [] {
-                guard let local = info["local"] as? String, let length = info["prefixlen"] as? Int else { continue }
-                let text = "\(local)/\(length)"
-                if text == wanted { present = true; continue }
-                if let ip = IPAddress(local), network.contains(ip) {
-                    try await Shell.check(["ip", "addr", "del", text, "dev", device])
-                }
+        for text in addresses {
+            if text == wanted {
+                present = true
+            } else if inside(text, network) {
+                try await Shell.check(["ip", "addr", "del", text, "dev", device])
             }
         }
         if !present { try await Shell.check(["ip", "addr", "add", wanted, "dev", device]) }
         try await Shell.check(["ip", "link", "set", device, "up"])
+    }
+
+    /// `<subnet network address>/32`.
+    static func deviceAddress(subnet: String) -> String {
+        "\(CIDR(subnet)!.network.address)/32"
+    }
+
+    /// Whether the address of `cidr` text lies in `network`.
+    static func inside(_ cidr: String, _ network: String) -> Bool {
+        guard let address = CIDR(cidr)?.address, let network = CIDR(network) else { return false }
+        return network.contains(address)
     }
 }
 

@@ -54,14 +54,7 @@ struct Flanneld: Sendable {
                 throw Fatal("host-gw needs the public IP (\(publicIP)) to be the address of \(external.name) (\(external.address)); it cannot work across NAT")
             }
         } else {
-            var backend = JSONObject()
-            if case .object(let object)? = config.backend { backend = object }
-            func number(_ name: String) -> Int? {
-                guard case .number(let text)? = backend.first(where: { $0.key.lowercased() == name.lowercased() })?.value else { return nil }
-                return Int(text)
-            }
-            let vni = number("VNI") ?? 1
-            let port = number("Port").flatMap { $0 == 0 ? nil : $0 } ?? 8472
+            let (vni, port) = Self.vxlanOptions(config.backend)
             let device = "flannel.\(vni)"
             mtu = external.mtu - 50
             let mac: String
@@ -78,9 +71,52 @@ struct Flanneld: Sendable {
         let previous = (try? String(contentsOfFile: settings.subnetFile, encoding: .utf8))
             .flatMap { try? FlannelSubnetEnvironment(parsing: $0).subnet }
         let lease = try await acquire(manager, attributes: attributes, previous: previous, config: config)
+        try await serve(
+            Serving(
+                store: store, manager: manager, config: config, network: network, lease: lease, attributes: attributes,
+                publicIP: publicIP, interface: external.name, mtu: mtu, vxlanDevice: vxlanDevice, backendType: backendType))
+    }
+
+    /// What the daemon runs with once it holds a lease (a class, so the async frames stay small).
+    final class Serving: Sendable {
+        let store: EtcdKeyValueStore
+        let manager: FlannelSubnetManager<EtcdKeyValueStore>
+        let config: FlannelNetworkConfig
+        let network: CIDR
+        let lease: FlannelLease
+        let attributes: FlannelLeaseAttributes
+        let publicIP: IPAddress
+        let interface: String
+        let mtu: Int
+        let vxlanDevice: String?
+        let backendType: String
+
+        init(
+            store: EtcdKeyValueStore, manager: FlannelSubnetManager<EtcdKeyValueStore>, config: FlannelNetworkConfig, network: CIDR,
+            lease: FlannelLease, attributes: FlannelLeaseAttributes, publicIP: IPAddress, interface: String, mtu: Int,
+            vxlanDevice: String?, backendType: String
+        ) {
+            self.store = store
+            self.manager = manager
+            self.config = config
+            self.network = network
+            self.lease = lease
+            self.attributes = attributes
+            self.publicIP = publicIP
+            self.interface = interface
+            self.mtu = mtu
+            self.vxlanDevice = vxlanDevice
+            self.backendType = backendType
+        }
+    }
+
+    /// Device address, subnet.env, then renewing and following leases until cancelled.
+    private func serve(_ s: Serving) async throws {
+        let store = s.store, manager = s.manager, config = s.config, network = s.network, lease = s.lease
+        let attributes = s.attributes, publicIP = s.publicIP, mtu = s.mtu, vxlanDevice = s.vxlanDevice, backendType = s.backendType
         Log.info("acquired lease \(lease.subnet) for \(publicIP) (TTL \(settings.ttl))")
         if let vxlanDevice {
-            try await VXLANDataplane.configureAddress(device: vxlanDevice, subnet: lease.subnet, network: network)
+            try await VXLANDataplane.configureAddress(device: vxlanDevice, subnet: lease.subnet.description, network: network.description)
         }
         let environment = FlannelSubnetEnvironment(network: network, subnet: lease.subnet, mtu: mtu, ipMasquerade: settings.ipMasquerade)
         do {
@@ -91,7 +127,7 @@ struct Flanneld: Sendable {
         Log.info("wrote \(settings.subnetFile): FLANNEL_SUBNET=\(lease.subnet.network.firstAddress.advanced(by: 1)!)/\(lease.subnet.prefixLength)")
 
         let dataplane: any Dataplane = vxlanDevice.map { VXLANDataplane(device: $0, network: network, ownSubnet: lease.subnet) }
-            ?? HostGatewayDataplane(interface: external.name, network: network, ownSubnet: lease.subnet)
+            ?? HostGatewayDataplane(interface: s.interface, network: network, ownSubnet: lease.subnet)
         let keeper = RouteKeeper(dataplane: dataplane, backendType: backendType, publicIP: publicIP, ownSubnet: lease.subnet)
 
         let leaseAttributes = attributes
@@ -110,6 +146,21 @@ struct Flanneld: Sendable {
             }
         } catch is CancellationError {}
         Log.info("stopping; the lease \(lease.subnet) is kept until it expires, routes are left in place")
+    }
+
+    /// The vxlan backend's `VNI` (default 1) and `Port` (0 or absent: the kernel's 8472).
+    static func vxlanOptions(_ backend: JSONValue?) -> (vni: Int, port: Int) {
+        guard case .object(let object)? = backend else { return (1, 8472) }
+        var vni = 1, port = 8472
+        for (key, value) in object {
+            guard case .number(let text) = value, let n = Int(text) else { continue }
+            switch key.lowercased() {
+            case "vni": vni = n
+            case "port": port = n == 0 ? 8472 : n
+            default: break
+            }
+        }
+        return (vni, port)
     }
 
     /// The network config; waits (retrying) while it is missing or etcd is down, as flanneld does.
