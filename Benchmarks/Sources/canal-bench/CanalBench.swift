@@ -44,6 +44,11 @@ enum CanalBench {
             summary: "autoAssign of one address vs the raw CAS txn rate at concurrency 1 and 8; 1,000 assignments in memory",
             run: { try await IPAMBenchmark.run(seconds: seconds) }
         ),
+        Benchmark(
+            name: "leases",
+            summary: "flannel: acquire subnet leases for 250 hosts against etcd (time and etcd round trips per lease)",
+            run: { try await LeasesBenchmark.run() }
+        ),
     ]
 
     /// Seconds per measured side where a benchmark runs for a time (`CANAL_BENCH_SECONDS`, default 3).
