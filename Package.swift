@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "CanalBGP", targets: ["CanalBGP"]),
         .library(name: "CanalIPAM", targets: ["CanalIPAM"]),
         .executable(name: "canalctl", targets: ["canalctl"]),
+        .executable(name: "canal-flanneld", targets: ["canal-flanneld"]),
+        .executable(name: "canal-confd", targets: ["canal-confd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -74,6 +76,26 @@ let package = Package(
             path: "Sources/Examples/canalctl",
             swiftSettings: swiftSettings
         ),
+        // flanneld's job on Canal's flannel leases: subnet.env, host-gw and vxlan routes (iproute2).
+        .executableTarget(
+            name: "canal-flanneld",
+            dependencies: [
+                "CanalModel", "CanalDatastore", "CanalIPAM",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Examples/canal-flanneld",
+            swiftSettings: swiftSettings
+        ),
+        // confd's job for BIRD 2: watch the datastore, render, check, write, reload.
+        .executableTarget(
+            name: "canal-confd",
+            dependencies: [
+                "CanalModel", "CanalDatastore", "CanalBGP", "CanalIPAM",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Examples/canal-confd",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CanalSelectorTests",
             dependencies: ["CanalSelector", .product(name: "PropertyBased", package: "swift-property-based")],
@@ -116,7 +138,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ExamplesTests",
-            dependencies: ["CanalModel", "CanalDatastore", "CanalTesting"],
+            dependencies: ["CanalModel", "CanalDatastore", "CanalTesting", "CanalIPAM"],
             swiftSettings: swiftSettings
         ),
     ]

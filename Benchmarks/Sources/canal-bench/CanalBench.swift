@@ -49,6 +49,11 @@ enum CanalBench {
             summary: "compile 10,000 endpoints and 1,000 policies for one node vs iptables-restore/ipset restore of the result; one-policy update vs full compile",
             run: { try PolicyBenchmark.run() }
         ),
+        Benchmark(
+            name: "leases",
+            summary: "flannel: acquire subnet leases for 250 hosts against etcd (time and etcd round trips per lease)",
+            run: { try await LeasesBenchmark.run() }
+        ),
     ]
 
     /// Seconds per measured side where a benchmark runs for a time (`CANAL_BENCH_SECONDS`, default 3).

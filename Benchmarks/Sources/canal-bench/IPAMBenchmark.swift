@@ -15,13 +15,15 @@ final class CountingKV<Base: KeyValueStore>: KeyValueStore {
     typealias Watch = Base.Watch
     let base: Base
     let counter = Atomic<Int>(0)
+    /// Lease requests (grant, keep-alive, revoke), counted apart so the IPAM figures stay comparable.
+    let leaseCounter = Atomic<Int>(0)
     init(_ base: Base) { self.base = base }
     func get(_ key: [UInt8], at revision: Revision?) async throws -> KeyValue? { counter.add(1, ordering: .relaxed); return try await base.get(key, at: revision) }
     func list(prefix: [UInt8], at revision: Revision?) async throws -> ListResult { counter.add(1, ordering: .relaxed); return try await base.list(prefix: prefix, at: revision) }
     func transaction(_ transaction: Transaction) async throws -> TransactionResult { counter.add(1, ordering: .relaxed); return try await base.transaction(transaction) }
-    func grantLease(ttl: Duration) async throws -> Lease { try await base.grantLease(ttl: ttl) }
-    func keepAlive(_ lease: LeaseID) async throws -> Duration { try await base.keepAlive(lease) }
-    func revokeLease(_ lease: LeaseID) async throws { try await base.revokeLease(lease) }
+    func grantLease(ttl: Duration) async throws -> Lease { leaseCounter.add(1, ordering: .relaxed); return try await base.grantLease(ttl: ttl) }
+    func keepAlive(_ lease: LeaseID) async throws -> Duration { leaseCounter.add(1, ordering: .relaxed); return try await base.keepAlive(lease) }
+    func revokeLease(_ lease: LeaseID) async throws { leaseCounter.add(1, ordering: .relaxed); try await base.revokeLease(lease) }
     func compact(to revision: Revision) async throws { try await base.compact(to: revision) }
     func watch(prefix: [UInt8], fromRevision: Revision?) -> Base.Watch { base.watch(prefix: prefix, fromRevision: fromRevision) }
 }
