@@ -49,15 +49,16 @@ extension IPAMClient {
             ipv4: FamilyAssignment(addresses: [], requested: request.ipv4, messages: []),
             ipv6: FamilyAssignment(addresses: [], requested: request.ipv6, messages: []))
         guard request.ipv4 > 0 || request.ipv6 > 0 else { return result }
+        if let fast = try await fastAutoAssign(request) { return fast }
 
         // Three independent reads, concurrently.
         var firstKeys = [IPAMKeys.config.bytes, (Pool.nodePrefix + request.host).bytes]
         if let handle = request.handle { firstKeys.append(IPAMKeys.handle(handle).bytes) }
         async let firstRead = getMany(firstKeys)
-        async let poolsRead = loadPoolsAndReservations()
+        async let poolsRead = loadPoolList()
         async let affinityRead = store.list(prefix: (IPAMKeys.hostAffinityRoot + request.host + "/").bytes)
         let first = try await firstRead
-        let (allPools, reservations) = try await poolsRead
+        let (allPools, reservations, poolList) = try await poolsRead
         let affinityList = try await affinityRead
 
         let config = try first[0].map { kv throws(IPAMError) in try IPAMConfig(json: kv.value) } ?? IPAMConfig()
@@ -93,6 +94,9 @@ extension IPAMClient {
                 plan, request: request, config: config, cap: cap, reservations: reservations, handle: &handle, known: &known)
             if plan.family == .v4 { result.ipv4 = part } else { result.ipv6 = part }
         }
+        try rememberSnapshot(
+            host: request.host, first: first, config: config, labels: labels, poolList: poolList, pools: allPools,
+            reservations: reservations, affinityList: affinityList, known: known)
         return result
     }
 

@@ -62,12 +62,14 @@ public struct IPAMClient<Store: KeyValueStore>: Sendable {
     /// The options.
     public let options: Options
     let cache: DecodeCache
+    let hostCache: HostCache
 
     /// A client over `store`.
     public init(store: Store, options: Options = Options()) {
         self.store = store
         self.options = options
         self.cache = DecodeCache()
+        self.hostCache = HostCache()
     }
 
     // MARK: Configuration
@@ -89,14 +91,20 @@ public struct IPAMClient<Store: KeyValueStore>: Sendable {
 
     /// Pools and reservations, from one list of `/calico/resources/v3/projectcalico.org/ip`.
     func loadPoolsAndReservations() async throws(IPAMError) -> (pools: [Pool], reservations: ReservationFilter) {
-        let list = try await ipam { try await store.list(prefix: Pool.listPrefix.bytes) }
+        let (pools, reservations, _) = try await loadPoolList()
+        return (pools, reservations)
+    }
+
+    /// Pools and reservations, and the list they came from.
+    func loadPoolList() async throws(IPAMError) -> (pools: [Pool], reservations: ReservationFilter, list: ListResult) {
+        let list = try await ipam { try await store.list(prefix: Pool.listPrefixBytes) }
         var pools: [Pool] = []
         var reserved: [CIDR] = []
         for kv in list.items {
             if let pool = try cache.pool(kv) { pools.append(pool) }
             if let networks = cache.reservation(kv) { reserved += networks }
         }
-        return (pools, ReservationFilter(networks: reserved))
+        return (pools, ReservationFilter(networks: reserved), list)
     }
 
     /// The pool containing `address` (any state), if any.

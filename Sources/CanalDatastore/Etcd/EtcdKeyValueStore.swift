@@ -227,6 +227,7 @@ public final class EtcdKeyValueStore: KeyValueStore {
 
     static func wire(_ comparison: Transaction.Comparison) -> WireCompare {
         var compare = WireCompare(key: Wire.encode(comparison.key), target: "", result: "")
+        compare.range_end = comparison.rangeEnd.map(Wire.encode)
         switch comparison.target {
         case .modRevision(let r):
             compare.target = "MOD"

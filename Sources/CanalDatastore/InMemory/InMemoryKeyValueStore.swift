@@ -337,7 +337,31 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
     }
 
     private static func holds(_ comparison: Transaction.Comparison, in state: State) -> Bool {
-        let kv = state.current[comparison.key]
+        guard let rangeEnd = comparison.rangeEnd else { return holds(comparison, for: state.current[comparison.key]) }
+        let start = comparison.key
+        let inRange = { (key: [UInt8]) in
+            !key.lexicographicallyPrecedes(start) && (rangeEnd == [0] || key.lexicographicallyPrecedes(rangeEnd))
+        }
+        // "No key in range modified at or after r": only the history since r can break it, so when
+        // that history is kept, look there instead of at every key.
+        if case .modRevision(let r) = comparison.target, comparison.relation == .less, r.rawValue > state.compactRevision {
+            for event in state.history.reversed() {
+                guard event.revision >= r else { break }
+                if event.kind == .put, inRange(event.key), state.current[event.key] != nil { return false }
+            }
+            return true
+        }
+        var any = false
+        for (key, kv) in state.current where inRange(key) {
+            any = true
+            if !holds(comparison, for: kv) { return false }
+        }
+        if any { return true }
+        if case .value = comparison.target { return false }
+        return holds(comparison, for: nil)
+    }
+
+    private static func holds(_ comparison: Transaction.Comparison, for kv: KeyValue?) -> Bool {
         let order: Int
         switch comparison.target {
         case .modRevision(let r): order = compare(kv?.modRevision.rawValue ?? 0, r.rawValue)
