@@ -31,6 +31,10 @@ struct HostSnapshot: Sendable {
     /// The host's affinities (both families), in key order.
     var affinities: [Affinity]
     var affinitiesSince: Revision
+    /// Affinity keys this client wrote at ``affinitiesSince`` or later (its own claims), sorted:
+    /// the "nothing modified since" compare covers the prefix around them, and each of them has
+    /// its own compare.
+    var newerAffinityKeys: [[UInt8]]
     /// The host's blocks as last read or written.
     var blocks: [CIDR: (kv: KeyValue, block: AllocationBlock)]
 }
@@ -49,6 +53,18 @@ struct FastChoice {
 final class HostCache: Sendable {
     private let state = Mutex<[String: HostSnapshot]>([:])
     private let handles = Mutex<[[UInt8]: KeyValue]>([:])
+    private let written = Mutex<[String: [CIDR: KeyValue]]>([:])
+
+    /// Notes an affinity of `host` this client wrote during a full autoAssign.
+    func noteAffinity(_ kv: KeyValue, cidr: CIDR, host: String) {
+        written.withLock {
+            if $0.count >= Self.capacity, $0[host] == nil { $0.removeAll(keepingCapacity: true) }
+            $0[host, default: [:]][cidr] = kv
+        }
+    }
+
+    /// The affinities noted for `host`, forgotten.
+    func takeAffinities(_ host: String) -> [CIDR: KeyValue] { written.withLock { $0.removeValue(forKey: host) } ?? [:] }
     static let capacity = 256
     static let handleCapacity = 1024
 
@@ -123,7 +139,7 @@ extension IPAMClient {
                     var next = block
                     let ordinals = next.autoAssign(
                         count: count, handle: request.handle, attributes: request.attributes,
-                        reserved: snapshot.reservations.isEmpty ? { _ in false } : snapshot.reservations.contains)
+                        reservations: snapshot.reservations)
                     guard ordinals.count == count else { return nil }
                     next.sequenceNumber &+= 1
                     chosen = FastChoice(family: family, cidr: cidr, kv: kv, block: next, ordinals: ordinals)
@@ -140,7 +156,14 @@ extension IPAMClient {
             for kv in snapshot.poolItems { compares.append(.modRevision(kv.key, is: kv.modRevision)) }
             compares.append(.unmodified(prefix: Pool.listPrefixBytes, since: snapshot.poolsSince))
             for affinity in snapshot.affinities { compares.append(.modRevision(affinity.kv.key, is: affinity.kv.modRevision)) }
-            compares.append(.unmodified(prefix: snapshot.affinityPrefix, since: snapshot.affinitiesSince))
+            var start = snapshot.affinityPrefix
+            for key in snapshot.newerAffinityKeys {
+                compares.append(Transaction.Comparison(key: start, .modRevision(snapshot.affinitiesSince), .less, rangeEnd: key))
+                start = key + [0]
+            }
+            compares.append(
+                Transaction.Comparison(
+                    key: start, .modRevision(snapshot.affinitiesSince), .less, rangeEnd: snapshot.affinityPrefix.prefixRangeEnd))
             guard compares.count + 2 * choices.count + 1 <= Self.maxFastPathCompares else { return nil }
 
             // The write: each block and the handle, compare-and-swap.
@@ -171,11 +194,13 @@ extension IPAMClient {
                 var out = AutoAssignResult(
                     ipv4: FamilyAssignment(addresses: [], requested: request.ipv4, messages: []),
                     ipv6: FamilyAssignment(addresses: [], requested: request.ipv6, messages: []))
+                var written: [(kv: KeyValue, block: AllocationBlock)] = []
                 for (choice, value) in zip(choices, values) {
                     let kv = KeyValue(
                         key: choice.kv.key, value: value, createRevision: choice.kv.createRevision, modRevision: revision,
                         version: choice.kv.version + 1)
-                    snapshot.blocks[choice.cidr] = (kv, choice.block)
+                    written.append((kv, choice.block))
+                    cache.store(choice.block, for: kv)
                     let addresses = choice.ordinals.map { CIDR(address: choice.block.address(ordinal: $0), prefixLength: choice.cidr.prefixLength)! }
                     if choice.family == .v4 { out.ipv4.addresses = addresses } else { out.ipv6.addresses = addresses }
                 }
@@ -186,16 +211,16 @@ extension IPAMClient {
                         key: handleKey)
                 }
                 // Nothing under either prefix was written up to this revision, and this write is outside both.
-                snapshot.poolsSince = revision.next
-                snapshot.affinitiesSince = revision.next
-                let written = snapshot
                 hostCache.update(request.host) { current in
-                    for choice in choices {
+                    for (choice, entry) in zip(choices, written) {
                         if let newer = current.blocks[choice.cidr], newer.kv.modRevision > revision { continue }
-                        current.blocks[choice.cidr] = written.blocks[choice.cidr]
+                        current.blocks[choice.cidr] = entry
                     }
-                    if current.poolsSince < written.poolsSince { current.poolsSince = written.poolsSince }
-                    if current.affinitiesSince < written.affinitiesSince { current.affinitiesSince = written.affinitiesSince }
+                    if current.poolsSince < revision.next { current.poolsSince = revision.next }
+                    if current.affinitiesSince < revision.next {
+                        current.affinitiesSince = revision.next
+                        current.newerAffinityKeys = []
+                    }
                 }
                 return out
             }
@@ -237,15 +262,28 @@ extension IPAMClient {
         }
     }
 
-    /// Keeps what a full autoAssign read as the host's snapshot, unless the call changed the host's
-    /// affinities (a claim): the next call then reads them again.
+    /// Keeps what a full autoAssign read (and the affinities it wrote) as the host's snapshot; when
+    /// a block of the host's has no known affinity, the next call reads everything again.
     func rememberSnapshot(
         host: String, first: [KeyValue?], config: IPAMConfig, labels: [String: String], poolList: ListResult,
         pools: [Pool], reservations: ReservationFilter, affinityList: ListResult, known: [CIDR: KeyValue?]
     ) throws {
-        var affinities: [HostSnapshot.Affinity] = []
+        // The affinities as listed, updated with those the call wrote (claims, confirmations).
+        var byKey: [[UInt8]: (CIDR, KeyValue)] = [:]
         for kv in affinityList.items {
             guard let (_, cidr) = IPAMKeys.parseAffinity(kv.keyString) else { continue }
+            byKey[kv.key] = (cidr, kv)
+        }
+        let since = affinityList.revision.next
+        var newer: [[UInt8]] = []
+        for (cidr, kv) in hostCache.takeAffinities(host) where kv.modRevision >= since {
+            if let listed = byKey[kv.key]?.1, listed.modRevision >= kv.modRevision { continue }
+            byKey[kv.key] = (cidr, kv)
+            newer.append(kv.key)
+        }
+        var affinities: [HostSnapshot.Affinity] = []
+        for (key, (cidr, kv)) in byKey.sorted(by: { [UInt8].byteLess($0.key, $1.key) }) {
+            _ = key
             let state = (try? BlockAffinity(json: kv.value).state) ?? .pending
             affinities.append(HostSnapshot.Affinity(cidr: cidr, kv: kv, confirmed: state == .confirmed))
         }
@@ -254,7 +292,7 @@ extension IPAMClient {
         for case let (cidr, kv?) in known {
             let block = try self.block(kv)
             if block.affinity == owner, !affinities.contains(where: { $0.cidr == cidr }) {
-                hostCache.remove(host)  // claimed during the call
+                hostCache.remove(host)  // claimed by another process during the call
                 return
             }
             blocks[cidr] = (kv, block)
@@ -264,7 +302,7 @@ extension IPAMClient {
                 configKV: first[0], config: config, nodeKey: (Pool.nodePrefix + host).bytes, nodeKV: first[1], labels: labels,
                 poolItems: poolList.items, pools: pools, reservations: reservations, poolsSince: poolList.revision.next,
                 affinityPrefix: (IPAMKeys.hostAffinityRoot + host + "/").bytes, affinities: affinities,
-                affinitiesSince: affinityList.revision.next, blocks: blocks),
+                affinitiesSince: since, newerAffinityKeys: newer.sorted(by: [UInt8].byteLess), blocks: blocks),
             host: host)
     }
 }

@@ -44,6 +44,14 @@ enum CanalBench {
             summary: "autoAssign of one address vs the raw CAS txn rate at concurrency 1 and 8; 1,000 assignments in memory",
             run: { try await IPAMBenchmark.run(seconds: seconds) }
         ),
+        Benchmark(
+            name: "ipam-memory",
+            summary: "only the in-memory part of `ipam` (1,000 assignments), repeated: for profiling",
+            run: {
+                try await IPAMBenchmark.memory(rounds: Int(seconds * 20))
+                return true
+            }
+        ),
     ]
 
     /// Seconds per measured side where a benchmark runs for a time (`CANAL_BENCH_SECONDS`, default 3).
