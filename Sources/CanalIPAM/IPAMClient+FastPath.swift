@@ -187,7 +187,7 @@ extension IPAMClient {
                 success.append(.put(key: handleKey, value: handleValue, lease: nil))
                 failure.append(.get(key: handleKey))
             }
-            let result = try await run(Transaction(if: compares, then: success, else: failure))
+            let result = try await run(Transaction(if: compares, then: success, else: failure, returnsPreviousValues: false))
 
             if result.succeeded {
                 let revision = result.revision

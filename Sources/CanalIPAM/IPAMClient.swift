@@ -37,7 +37,9 @@ import Synchronization
 /// full path. A failed write returns the current block and handle, so a concurrent assignment from
 /// the same block or to the same handle is retried on fresh values without re-reading the rest.
 /// The snapshot is used only when one affine block per family has room for the whole request;
-/// claims and borrowing always take the full path.
+/// claims and borrowing always take the full path, which then refreshes the snapshot (with the
+/// affinities it claimed, so the call after a claim is one write again). Writes don't ask etcd
+/// for the previous values (``Transaction/returnsPreviousValues``): a block is kilobytes.
 ///
 /// ## etcd round trips per path
 /// | path | round trips |
@@ -45,7 +47,7 @@ import Synchronization
 /// | ``autoAssign(_:)`` with a current snapshot, a host-affine block has room (both families alike) | 1: one validated write txn |
 /// | … the block or the handle changed since | + 1 per retry (the failed compare returns both) |
 /// | … anything else in the snapshot changed | + the full path |
-/// | ``autoAssign(_:)``, full path (a client's first call for a host, or after a claim), one family, host-affine block has room | 5: config+node+handle (one read txn), pools+reservations (one list), the host's affinities (one list) — these three concurrently — then its blocks (one read txn), then one write txn |
+/// | ``autoAssign(_:)``, full path (a client's first call for a host), one family, host-affine block has room | 5: config+node+handle (one read txn), pools+reservations (one list), the host's affinities (one list) — these three concurrently — then its blocks (one read txn), then one write txn |
 /// | … both families | 6: the same four reads (shared by the families), one write per family |
 /// | … claiming a new block | + 1 list of the family's blocks, and the write is the claim itself (no extra write) |
 /// | … borrowing | + 1 list of the family's blocks (shared with a claim attempt) + 1 write per block used |

@@ -121,6 +121,15 @@ struct KeyValueStoreConformanceTests {
                 _ = try await store.transaction(
                     Transaction(if: [], then: [.put(key: b, value: [], lease: nil), .delete(key: b)]))
             }
+
+            // Without previous values, writes report nil and reads still read.
+            let quiet = try await store.transaction(
+                Transaction(
+                    if: [], then: [.put(key: b, value: bytes("3"), lease: nil), .get(key: b), .delete(key: bytes("/t/c"))],
+                    returnsPreviousValues: false))
+            #expect(quiet.succeeded)
+            #expect(quiet.results.map { $0?.text } == [nil, "3", nil])
+            #expect(try await store.get(bytes("/t/c")) == nil)
         }
     }
 

@@ -77,12 +77,19 @@ public struct Transaction: Sendable, Hashable {
     public var success: [Operation]
     /// Operations otherwise.
     public var failure: [Operation]
+    /// Whether `put` and `delete` results carry the key's previous value (etcd's `prev_kv`). Writers
+    /// that don't need them save etcd from sending them back (a large value costs its size twice).
+    public var returnsPreviousValues: Bool
 
     /// Creates a transaction.
-    public init(if comparisons: [Comparison], then success: [Operation], else failure: [Operation] = []) {
+    public init(
+        if comparisons: [Comparison], then success: [Operation], else failure: [Operation] = [],
+        returnsPreviousValues: Bool = true
+    ) {
         self.comparisons = comparisons
         self.success = success
         self.failure = failure
+        self.returnsPreviousValues = returnsPreviousValues
     }
 }
 
@@ -93,7 +100,8 @@ public struct TransactionResult: Sendable, Hashable {
     /// The store revision after the transaction (unchanged when it wrote nothing).
     public var revision: Revision
     /// One entry per operation of the branch that ran, in order: for `get` the key if present;
-    /// for `put` and `delete` the key's previous value if it existed.
+    /// for `put` and `delete` the key's previous value if it existed (nil when the transaction did
+    /// not ask for previous values).
     public var results: [KeyValue?]
 
     /// Creates a transaction result.

@@ -156,7 +156,7 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
                     if let lease { state.leases[lease.rawValue]?.keys.insert(key) }
                     state.current[StoreKey(key)] = kv
                     events.append(WatchEvent(kind: .put, key: key, current: kv, previous: previous, revision: kv.modRevision))
-                    results.append(previous)
+                    results.append(transaction.returnsPreviousValues ? previous : nil)
                 case .delete(let key):
                     let previous = state.current.removeValue(forKey: StoreKey(key))
                     if let previous {
@@ -164,7 +164,7 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
                         events.append(
                             WatchEvent(kind: .delete, key: key, current: nil, previous: previous, revision: Revision(newRevision)))
                     }
-                    results.append(previous)
+                    results.append(transaction.returnsPreviousValues ? previous : nil)
                 }
             }
             if !events.isEmpty { commit(&state, events) }

@@ -42,6 +42,16 @@ struct JSONWriter {
 
     mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Most strings need no escape: copy them whole.
+        let plain = text.utf8.withContiguousStorageIfAvailable { buffer -> Bool in
+            guard buffer.allSatisfy(Self.needsNoEscape) else { return false }
+            bytes.append(contentsOf: buffer)
+            return true
+        }
+        if plain == true {
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for b in text.utf8 {
             switch b {
             case UInt8(ascii: "\""): raw("\\\"")
@@ -61,6 +71,11 @@ struct JSONWriter {
             }
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static func needsNoEscape(_ b: UInt8) -> Bool {
+        b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") && b != UInt8(ascii: "<") && b != UInt8(ascii: ">")
+            && b != UInt8(ascii: "&")
     }
 
     mutating func optionalString(_ text: String?) {
