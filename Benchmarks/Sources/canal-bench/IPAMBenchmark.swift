@@ -76,7 +76,12 @@ enum IPAMBenchmark {
                     var revision = try await store.put(key, value: value)
                     var count = 0
                     while ContinuousClock.now < deadline {
-                        revision = try await store.update(key, value: value, ifRevision: revision)
+                        // As the allocation's write: compare-and-swap, no previous value sent back.
+                        let result = try await store.transaction(
+                            Transaction(if: [.modRevision(key, is: revision)], then: [.put(key: key, value: value, lease: nil)],
+                                        returnsPreviousValues: false))
+                        guard result.succeeded else { fail("sized CAS conflict") }
+                        revision = result.revision
                         count += 1
                     }
                     return count
