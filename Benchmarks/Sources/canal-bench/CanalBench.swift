@@ -54,6 +54,14 @@ enum CanalBench {
             summary: "flannel: acquire subnet leases for 250 hosts against etcd (time and etcd round trips per lease)",
             run: { try await LeasesBenchmark.run() }
         ),
+        Benchmark(
+            name: "ipam-memory",
+            summary: "only the in-memory part of `ipam` (1,000 assignments), repeated: for profiling",
+            run: {
+                try await IPAMBenchmark.memory(rounds: Int(seconds * 20))
+                return true
+            }
+        ),
     ]
 
     /// Seconds per measured side where a benchmark runs for a time (`CANAL_BENCH_SECONDS`, default 3).
