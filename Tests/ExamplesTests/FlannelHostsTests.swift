@@ -182,7 +182,7 @@ struct FlannelHostsTests {
                         _ = try await manager.acquire(FlannelLeaseAttributes(publicIP: IPAddress("198.19.99.\(i)")!, backendType: "host-gw"))
                     }
                     let exhausted = try fabric.spawn(in: host, arguments, log: directory.appendingPathComponent("exhausted.log"))
-                    #expect(await exhausted.waitForExit(seconds: 10), "\(exhausted.output)")
+                    #expect(await exhausted.waitForExit(seconds: 60), "\(exhausted.output)")
                     #expect(exhausted.exitStatus == 1)
                     #expect(exhausted.output.contains("network exhausted: no free /30 subnet in 198.18.250.0/28 between 198.18.250.4 and 198.18.250.12 (3 leases held)"), "\(exhausted.output)")
                     #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("subnet.env").path))

@@ -138,7 +138,8 @@ public final class NetnsFabric: Sendable {
 
     /// Whether one ICMP echo from `workload` to `address` is answered within `seconds`.
     public func ping(from workload: Workload, _ address: String, seconds: Int = 1) -> Bool {
-        ((try? CanalTesting.run(["ip", "netns", "exec", workload.namespace, "ping", "-n", "-q", "-c1", "-W", String(seconds), address]))?.status ?? 1) == 0
+        // Three echo requests, and any reply counts: one lost to a busy machine is not a verdict.
+        ((try? CanalTesting.run(["ip", "netns", "exec", workload.namespace, "ping", "-n", "-q", "-c3", "-i", "0.3", "-W", String(seconds), address]))?.status ?? 1) == 0
     }
 
     /// Starts `arguments` in `host`'s namespace (in the root namespace when `host` is nil) with its
