@@ -136,7 +136,7 @@ public final class NetnsFabric: Sendable {
         try CanalTesting.run(["ip", "netns", "exec", host.namespace] + arguments)
     }
 
-    /// Whether one ICMP echo from `workload` to `address` is answered within `seconds`.
+    /// Whether an ICMP echo from `workload` to `address` is answered (any of three, each waited for `seconds`).
     public func ping(from workload: Workload, _ address: String, seconds: Int = 1) -> Bool {
         // Three echo requests, and any reply counts: one lost to a busy machine is not a verdict.
         ((try? CanalTesting.run(["ip", "netns", "exec", workload.namespace, "ping", "-n", "-q", "-c3", "-i", "0.3", "-W", String(seconds), address]))?.status ?? 1) == 0
