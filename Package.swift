@@ -18,7 +18,9 @@ let package = Package(
         .library(name: "CanalPolicy", targets: ["CanalPolicy"]),
         .library(name: "CanalBGP", targets: ["CanalBGP"]),
         .library(name: "CanalIPAM", targets: ["CanalIPAM"]),
+        .library(name: "CanalCNI", targets: ["CanalCNI"]),
         .executable(name: "canalctl", targets: ["canalctl"]),
+        .executable(name: "canal-cni", targets: ["canal-cni"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -63,6 +65,14 @@ let package = Package(
         .target(
             name: "CanalIPAM",
             dependencies: ["CanalDatastore", "CanalModel", "CanalSelector"],
+            swiftSettings: swiftSettings
+        ),
+        // CNI protocol values (config, results, errors, versions) and Calico's workload naming. Pure, no I/O.
+        .target(name: "CanalCNI", dependencies: ["CanalModel"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "canal-cni",
+            dependencies: ["CanalCNI", "CanalModel", "CanalDatastore", "CanalIPAM"],
+            path: "Sources/Examples/canal-cni",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -115,8 +125,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CanalCNITests",
+            dependencies: ["CanalCNI", "CanalModel", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ExamplesTests",
-            dependencies: ["CanalModel", "CanalDatastore", "CanalTesting"],
+            dependencies: ["CanalModel", "CanalDatastore", "CanalTesting", "CanalIPAM"],
             swiftSettings: swiftSettings
         ),
     ]
