@@ -18,9 +18,11 @@ let package = Package(
         .library(name: "CanalPolicy", targets: ["CanalPolicy"]),
         .library(name: "CanalBGP", targets: ["CanalBGP"]),
         .library(name: "CanalIPAM", targets: ["CanalIPAM"]),
+        .library(name: "CanalCNI", targets: ["CanalCNI"]),
         .executable(name: "canalctl", targets: ["canalctl"]),
         .executable(name: "canal-flanneld", targets: ["canal-flanneld"]),
         .executable(name: "canal-confd", targets: ["canal-confd"]),
+        .executable(name: "canal-cni", targets: ["canal-cni"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -65,6 +67,14 @@ let package = Package(
         .target(
             name: "CanalIPAM",
             dependencies: ["CanalDatastore", "CanalModel", "CanalSelector"],
+            swiftSettings: swiftSettings
+        ),
+        // CNI protocol values (config, results, errors, versions) and Calico's workload naming. Pure, no I/O.
+        .target(name: "CanalCNI", dependencies: ["CanalModel"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "canal-cni",
+            dependencies: ["CanalCNI", "CanalModel", "CanalDatastore", "CanalIPAM"],
+            path: "Sources/Examples/canal-cni",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -134,6 +144,11 @@ let package = Package(
                 "CanalIPAM", "CanalDatastore", "CanalModel", "CanalTesting",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanalCNITests",
+            dependencies: ["CanalCNI", "CanalModel", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
