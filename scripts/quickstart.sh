@@ -10,7 +10,14 @@ step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 
 # The embedded datastore keeps its state in a file; the quick start uses a fresh one.
 state_dir=$(mktemp -d)
-trap 'rm -rf "$state_dir"' EXIT
+node_ns="canal-qs-node-$$"
+pod_ns="canal-qs-pod-$$"
+cleanup() {
+  ip netns del "$pod_ns" 2>/dev/null || true
+  ip netns del "$node_ns" 2>/dev/null || true
+  rm -rf "$state_dir"
+}
+trap cleanup EXIT
 export CANAL_STATE_FILE="$state_dir/state.json"
 
 step canalctl validate -f "$manifest"
@@ -86,6 +93,33 @@ step canalctl ipam release --handle web-1
 step canalctl flannel config set --network 198.18.0.0/16 --subnet-len 24 "   # flannel's network config, for hosts using flannel instead of BGP"
 "$canalctl" flannel config set --network 198.18.0.0/16 --subnet-len 24
 "$canalctl" flannel config get
+
+if [ "$(id -u)" -eq 0 ]; then
+  # A container joins through the CNI plugin, as a runtime would call it. The "node" is a network
+  # namespace here, so nothing is added to this machine's own network.
+  ip netns add "$node_ns"
+  ip netns add "$pod_ns"
+  ip netns exec "$node_ns" ip link set lo up
+  conf='{"cniVersion":"1.0.0","name":"canal","type":"canal-cni","nodename":"node1","ipam":{"type":"canal-ipam"}}'
+  cni() { echo "$conf" | ip netns exec "$node_ns" env CNI_COMMAND="$1" CNI_CONTAINERID=qs0001 \
+      CNI_NETNS="/var/run/netns/$pod_ns" CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni "$bin/canal-cni"; }
+
+  step "echo '$conf' | CNI_COMMAND=ADD CNI_CONTAINERID=qs0001 CNI_NETNS=… CNI_IFNAME=eth0 canal-cni"
+  cni ADD
+  echo
+  ip netns exec "$pod_ns" ip -br addr show eth0
+  ip netns exec "$pod_ns" ip route
+
+  step canalctl get workloadendpoints -A -o wide
+  "$canalctl" get workloadendpoints -A -o wide
+
+  step "… CNI_COMMAND=DEL … canal-cni"
+  cni DEL && echo "deleted: the address, the endpoint and the veth are gone"
+  "$canalctl" get workloadendpoints -A
+else
+  echo
+  echo "# (run as root to see the CNI plugin attach a container)"
+fi
 
 step canalctl get tiers
 "$canalctl" get tiers
