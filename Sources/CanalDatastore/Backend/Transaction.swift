@@ -66,6 +66,11 @@ public struct Transaction: Sendable, Hashable {
     public var success: [Operation]
     /// Operations otherwise.
     public var failure: [Operation]
+    /// Whether the caller reads the previous values of puts and deletes from the result. The
+    /// conditional writes built on ``KeyValueStore/transaction(_:)`` that only need the revision
+    /// clear it, so a backend may skip fetching them (etcd's `prev_kv`); the put and delete
+    /// results are then `nil`.
+    package var returnsPreviousValues = true
 
     /// Creates a transaction.
     public init(if comparisons: [Comparison], then success: [Operation], else failure: [Operation] = []) {

@@ -37,6 +37,10 @@ public struct EtcdWatch: AsyncSequence, Sendable {
         var attempt = 0
         var failingSince: ContinuousClock.Instant?
         var lastFailure: (any Error)?
+        /// The auth headers the current stream was opened with.
+        var headers: [String]?
+        /// Backpressure counters shared by the streams of this iterator.
+        package let statistics = StreamStatistics()
 
         init(store: EtcdKeyValueStore, prefix: [UInt8], nextRevision: Revision?) {
             self.store = store
@@ -77,19 +81,24 @@ public struct EtcdWatch: AsyncSequence, Sendable {
             let headers: [String]
             do {
                 headers = try await store.requestHeaders()
+                if nextRevision == nil {
+                    // Pin the start before the watch exists: the changes after the store's current
+                    // revision. Were it pinned only by the `created` reply, a connection lost before
+                    // that reply would restart "from now" and silently skip what happened between.
+                    nextRevision = try await store.currentRevision().next
+                }
             } catch let error as DatastoreError where error.code == .unavailable || error.code == .timeout {
                 try await dropConnection(error)
                 return
             }
-            let request = WireWatchCreate(
-                create_request: .init(
-                    key: Wire.encode(prefix.isEmpty ? [0] : prefix), range_end: Wire.encode(prefix.prefixRangeEnd),
-                    start_revision: nextRevision?.description, prev_kv: true, progress_notify: true))
             let url = EtcdKeyValueStore.join(endpoints[attempt % endpoints.count], "/v3/watch")
             lines = []
+            self.headers = headers
             stream = store.client.stream(
-                HTTPRequest(url: url, body: try [UInt8](JSONEncoder().encode(request)), headers: headers, timeout: nil),
-                highWatermark: store.configuration.watchBufferLimit)
+                HTTPRequest(
+                    url: url, body: WireRequest.watchCreate(prefix: prefix, startRevision: nextRevision),
+                    headers: headers, timeout: nil),
+                highWatermark: store.configuration.watchBufferLimit, statistics: statistics)
         }
 
         /// Forgets the connection and waits before the next attempt; throws `unavailable` once the
@@ -112,13 +121,15 @@ public struct EtcdWatch: AsyncSequence, Sendable {
         }
 
         private mutating func decodeFrames() throws {
-            while let newline = lines.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = Array(lines[..<newline])
-                lines.removeSubrange(...newline)
+            var start = 0
+            defer { if start > 0, !lines.isEmpty { lines.removeSubrange(..<Swift.min(start, lines.count)) } }
+            while let newline = lines[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(lines[start..<newline])
+                start = newline + 1
                 guard !line.allSatisfy({ $0 == 0x20 || $0 == 0x0d }) else { continue }
                 let frame: WireWatchFrame
                 do {
-                    frame = try JSONDecoder().decode(WireWatchFrame.self, from: Data(line))
+                    frame = try WireWatchFrame.decode(line)
                 } catch {
                     throw DatastoreError(.unavailable, "cannot decode a watch frame from etcd", key: prefix, cause: error)
                 }
@@ -129,38 +140,27 @@ public struct EtcdWatch: AsyncSequence, Sendable {
                         lines = []
                         return
                     }
-                    if mapped.code == .unauthorized { store.forgetToken() }
+                    if mapped.code == .unauthorized, let headers { store.forgetToken(headers) }
                     throw mapped
                 }
                 guard let result = frame.result else { continue }
-                if result.canceled == true {
-                    let compacted = Wire.int(result.compact_revision)
-                    if compacted > 0 {
+                if result.canceled {
+                    if result.compactRevision > 0 {
                         throw DatastoreError(
                             .compacted, "watch start revision \(nextRevision?.description ?? "?") has been compacted",
-                            key: prefix, revision: Revision(compacted))
+                            key: prefix, revision: Revision(result.compactRevision))
                     }
                     throw DatastoreError(
-                        .unavailable, "etcd cancelled the watch: \(result.cancel_reason ?? "no reason given")", key: prefix)
+                        .unavailable, "etcd cancelled the watch: \(result.cancelReason ?? "no reason given")", key: prefix)
                 }
-                if result.created == true {
-                    // The stream is established: reset the failure budget and pin the start revision.
+                if result.created {
+                    // The stream is established: reset the failure budget.
                     failingSince = nil
                     attempt = 0
-                    if nextRevision == nil { nextRevision = Revision(Wire.int(result.header?.revision) + 1) }
                 }
-                for event in result.events ?? [] {
-                    guard let kv = event.kv else { continue }
-                    let key = Wire.decode(kv.key)
-                    let revision = Revision(Wire.int(kv.mod_revision))
-                    let previous = event.prev_kv.map(Wire.keyValue)
-                    if event.type == "DELETE" {
-                        pending.append(WatchEvent(kind: .delete, key: key, current: nil, previous: previous, revision: revision))
-                    } else {
-                        pending.append(
-                            WatchEvent(kind: .put, key: key, current: Wire.keyValue(kv), previous: previous, revision: revision))
-                    }
-                    nextRevision = revision.next
+                for event in result.events {
+                    pending.append(event)
+                    nextRevision = event.revision.next
                 }
             }
         }
