@@ -220,7 +220,7 @@ public final class EtcdKeyValueStore: KeyValueStore {
             auth.withLock { state in
                 if case .authenticating = state { state = .none }
             }
-            if let error = error as? DatastoreError, error.code == .unauthorized || error.code == .invalidArgument {
+            if let error = error as? DatastoreError, error.code == .unauthorized {
                 throw DatastoreError(
                     .unauthorized, "etcd refused the credentials of user \(username): \(error.message)", cause: error.cause)
             }
@@ -242,6 +242,12 @@ public final class EtcdKeyValueStore: KeyValueStore {
 
     // MARK: Error mapping
 
+    /// etcd's messages for a request without a user or with a wrong password.
+    static func isCredentialFailure(_ message: String) -> Bool {
+        message.contains("user name is empty") || message.contains("authentication failed")
+            || message.contains("invalid user ID or password")
+    }
+
     static func isInvalidToken(_ error: WireError) -> Bool {
         (error.code ?? error.grpc_code) == 16 || (error.message ?? "").contains("invalid auth token")
     }
@@ -251,7 +257,8 @@ public final class EtcdKeyValueStore: KeyValueStore {
         let message = error.message ?? error.error ?? "HTTP status \(status)"
         let code: DatastoreError.Code
         switch error.code ?? error.grpc_code {
-        case 3: code = .invalidArgument  // InvalidArgument
+        case 3:  // InvalidArgument, which etcd also uses for missing or wrong credentials
+            code = Self.isCredentialFailure(message) ? .unauthorized : .invalidArgument
         case 4: code = .timeout  // DeadlineExceeded
         case 5: code = .notFound  // NotFound (e.g. lease not found)
         case 6: code = .alreadyExists
@@ -272,7 +279,8 @@ public final class EtcdKeyValueStore: KeyValueStore {
         guard let error = error as? CurlError else { return error }
         if error.isTimeout { return DatastoreError(.timeout, "etcd did not answer in time", key: key, cause: error) }
         if error.isTLSFailure {
-            return DatastoreError(.unavailable, "TLS with etcd failed: \(error.message)", key: key, cause: error)
+            let hint = error.isClientCertificateRefused ? " (etcd refused the client certificate)" : ""
+            return DatastoreError(.unavailable, "TLS with etcd failed\(hint): \(error.message)", key: key, cause: error)
         }
         return DatastoreError(.unavailable, "etcd request failed: \(error.message)", key: key, cause: error)
     }

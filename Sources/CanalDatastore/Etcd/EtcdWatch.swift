@@ -37,6 +37,8 @@ public struct EtcdWatch: AsyncSequence, Sendable {
         var attempt = 0
         var failingSince: ContinuousClock.Instant?
         var lastFailure: (any Error)?
+        /// Re-authentications since the last established stream (one is allowed per connection).
+        var reauthentications = 0
         /// The auth headers the current stream was opened with.
         var headers: [String]?
         /// Backpressure counters shared by the streams of this iterator.
@@ -150,13 +152,28 @@ public struct EtcdWatch: AsyncSequence, Sendable {
                             .compacted, "watch start revision \(nextRevision?.description ?? "?") has been compacted",
                             key: prefix, revision: Revision(result.compactRevision))
                     }
-                    throw DatastoreError(
-                        .unavailable, "etcd cancelled the watch: \(result.cancelReason ?? "no reason given")", key: prefix)
+                    let reason = result.cancelReason ?? "no reason given"
+                    if reason.contains("invalid auth token") || reason.contains("Unauthenticated") {
+                        // The token expired (e.g. while reconnecting): authenticate again and reconnect.
+                        if let headers { store.forgetToken(headers) }
+                        if reauthentications < 1 {
+                            reauthentications += 1
+                            stream = nil
+                            lines = []
+                            return
+                        }
+                        throw DatastoreError(.unauthorized, "etcd refused the watch: \(reason)", key: prefix)
+                    }
+                    if reason.contains("permission denied") {
+                        throw DatastoreError(.unauthorized, "etcd refused the watch: \(reason)", key: prefix)
+                    }
+                    throw DatastoreError(.unavailable, "etcd cancelled the watch: \(reason)", key: prefix)
                 }
                 if result.created {
                     // The stream is established: reset the failure budget.
                     failingSince = nil
                     attempt = 0
+                    reauthentications = 0
                 }
                 for event in result.events {
                     pending.append(event)
