@@ -32,11 +32,20 @@ public struct EtcdWatch: AsyncSequence, Sendable {
         var nextRevision: Revision?
         var stream: CurlStream?
         var lines: [UInt8] = []
+        /// How much of ``lines`` is known to hold no newline (a long frame arrives in many chunks).
+        var scanned = 0
         var pending: [WatchEvent] = []
         var pendingIndex = 0
         var attempt = 0
         var failingSince: ContinuousClock.Instant?
         var lastFailure: (any Error)?
+        /// The revision of the last decoded event and how many of its events were decoded.
+        var openRevision: Revision?
+        var openCount = 0
+        /// The last frame was a fragment: ``openRevision`` may have more events.
+        var fragmentOpen = false
+        /// Events at ``nextRevision`` to skip after a reconnect (delivered before it, in a fragment).
+        var skipAtResume = 0
         /// Re-authentications since the last established stream (one is allowed per connection).
         var reauthentications = 0
         /// The auth headers the current stream was opened with.
@@ -93,8 +102,11 @@ public struct EtcdWatch: AsyncSequence, Sendable {
                 try await dropConnection(error)
                 return
             }
+            // Resuming inside a fragmented revision: etcd replays it whole, so skip what was delivered.
+            skipAtResume = fragmentOpen && openRevision == nextRevision ? openCount : 0
             let url = EtcdKeyValueStore.join(endpoints[attempt % endpoints.count], "/v3/watch")
             lines = []
+            scanned = 0
             self.headers = headers
             stream = store.client.stream(
                 HTTPRequest(
@@ -108,6 +120,7 @@ public struct EtcdWatch: AsyncSequence, Sendable {
         private mutating func dropConnection(_ error: any Error) async throws {
             stream = nil
             lines = []
+            scanned = 0
             attempt += 1
             let now = ContinuousClock.now
             let since = failingSince ?? now
@@ -124,10 +137,15 @@ public struct EtcdWatch: AsyncSequence, Sendable {
 
         private mutating func decodeFrames() throws {
             var start = 0
-            defer { if start > 0, !lines.isEmpty { lines.removeSubrange(..<Swift.min(start, lines.count)) } }
-            while let newline = lines[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            defer {
+                if start > 0, !lines.isEmpty { lines.removeSubrange(..<Swift.min(start, lines.count)) }
+                scanned = lines.count  // no newline in what is left: search only new bytes next time
+            }
+            var from = Swift.min(scanned, lines.count)
+            while let newline = lines[from...].firstIndex(of: UInt8(ascii: "\n")) {
                 let line = Array(lines[start..<newline])
                 start = newline + 1
+                from = start
                 guard !line.allSatisfy({ $0 == 0x20 || $0 == 0x0d }) else { continue }
                 let frame: WireWatchFrame
                 do {
@@ -140,6 +158,7 @@ public struct EtcdWatch: AsyncSequence, Sendable {
                     if mapped.code == .unavailable || mapped.code == .timeout {
                         stream = nil
                         lines = []
+                        scanned = 0
                         return
                     }
                     if mapped.code == .unauthorized, let headers { store.forgetToken(headers) }
@@ -160,6 +179,7 @@ public struct EtcdWatch: AsyncSequence, Sendable {
                             reauthentications += 1
                             stream = nil
                             lines = []
+                            scanned = 0
                             return
                         }
                         throw DatastoreError(.unauthorized, "etcd refused the watch: \(reason)", key: prefix)
@@ -176,8 +196,34 @@ public struct EtcdWatch: AsyncSequence, Sendable {
                     reauthentications = 0
                 }
                 for event in result.events {
+                    // After a reconnect in the middle of a fragmented revision, skip what was delivered.
+                    if skipAtResume > 0 {
+                        if event.revision == nextRevision {
+                            skipAtResume -= 1
+                            continue
+                        }
+                        skipAtResume = 0
+                    }
                     pending.append(event)
-                    nextRevision = event.revision.next
+                    if event.revision == openRevision {
+                        openCount += 1
+                    } else {
+                        openRevision = event.revision
+                        openCount = 1
+                    }
+                }
+                // A frame that is not a fragment ends on a revision boundary; a fragment may not, so
+                // a reconnect then restarts at that revision and skips the events already seen.
+                if let open = openRevision {
+                    if result.fragment {
+                        nextRevision = open
+                        fragmentOpen = true
+                    } else {
+                        fragmentOpen = false
+                        nextRevision = open.next
+                        openRevision = nil
+                        openCount = 0
+                    }
                 }
             }
         }

@@ -164,6 +164,9 @@ enum WireRequest {
         if let startRevision { json.int64("start_revision", startRevision.rawValue) }
         json.bool("prev_kv", true)
         json.bool("progress_notify", true)
+        // Split responses larger than etcd's --max-request-bytes (a catch-up from history batches up
+        // to 1,000 revisions into one response otherwise, of any size).
+        json.bool("fragment", true)
         json.closeObject()
         json.closeObject()
         return json.bytes
@@ -388,6 +391,8 @@ struct WireWatchFrame: WireDecodable {
         var revision: Int64 = 0
         var created = false
         var canceled = false
+        /// More events of this response follow in the next frame (possibly of the same revision).
+        var fragment = false
         var compactRevision: Int64 = 0
         var cancelReason: String?
         var events: [WatchEvent] = []
@@ -416,6 +421,8 @@ struct WireWatchFrame: WireDecodable {
                 result.created = try scanner.bool()
             } else if key == "canceled" {
                 result.canceled = try scanner.bool()
+            } else if key == "fragment" {
+                result.fragment = try scanner.bool()
             } else if key == "compact_revision" {
                 result.compactRevision = try scanner.int64()
             } else if key == "cancel_reason" {
