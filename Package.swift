@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "CanalManifest", targets: ["CanalManifest"]),
         .library(name: "CanalDatastore", targets: ["CanalDatastore"]),
         .library(name: "CanalPolicy", targets: ["CanalPolicy"]),
+        .library(name: "CanalBGP", targets: ["CanalBGP"]),
+        .library(name: "CanalIPAM", targets: ["CanalIPAM"]),
         .executable(name: "canalctl", targets: ["canalctl"]),
     ],
     dependencies: [
@@ -55,10 +57,18 @@ let package = Package(
         ),
         // Policy → dataplane: rule-set IR, Felix naming, iptables/ipset/nft renderers. Pure, no I/O.
         .target(name: "CanalPolicy", dependencies: ["CanalModel", "CanalSelector"], swiftSettings: swiftSettings),
+        // BGP resources and block affinities → one node's BIRD 2 configuration. Pure, no I/O.
+        .target(name: "CanalBGP", dependencies: ["CanalModel", "CanalSelector"], swiftSettings: swiftSettings),
+        // Calico block IPAM and flannel subnet leases on the datastore.
+        .target(
+            name: "CanalIPAM",
+            dependencies: ["CanalDatastore", "CanalModel", "CanalSelector"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "canalctl",
             dependencies: [
-                "CanalModel", "CanalManifest", "CanalSelector", "CanalDatastore",
+                "CanalModel", "CanalManifest", "CanalSelector", "CanalDatastore", "CanalPolicy", "CanalBGP", "CanalIPAM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Examples/canalctl",
@@ -87,7 +97,21 @@ let package = Package(
         ),
         .testTarget(
             name: "CanalPolicyTests",
-            dependencies: ["CanalPolicy", "CanalTesting", "CanalModel"],
+            dependencies: ["CanalPolicy", "CanalTesting", "CanalModel", "CanalSelector", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanalBGPTests",
+            dependencies: ["CanalBGP", "CanalModel", "CanalManifest", .product(name: "PropertyBased", package: "swift-property-based")],
+            resources: [.copy("Golden")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanalIPAMTests",
+            dependencies: [
+                "CanalIPAM", "CanalDatastore", "CanalModel", "CanalTesting",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Canal's benchmarks, kept out of the library's dependency graph.
-// Run: swift run -c release --package-path Benchmarks canal-bench selector   (or: datastore, all)
+// Run: swift run -c release --package-path Benchmarks canal-bench selector   (or: datastore, bgp, all)
 // Each benchmark prints `bench NAME VALUE UNIT` lines and, where a reference runs side by side, `ratio NAME VALUE`.
 let package = Package(
     name: "canal-benchmarks",
@@ -16,6 +16,10 @@ let package = Package(
             dependencies: [
                 .product(name: "CanalSelector", package: "canal"),
                 .product(name: "CanalDatastore", package: "canal"),
+                .product(name: "CanalBGP", package: "canal"),
+                .product(name: "CanalIPAM", package: "canal"),
+                .product(name: "CanalModel", package: "canal"),
+                .product(name: "CanalPolicy", package: "canal"),
             ],
             path: "Sources/canal-bench",
             resources: [.copy("raw_etcd.c")],

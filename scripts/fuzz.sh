@@ -59,11 +59,13 @@ set +e
     -artifact_prefix="$artifacts/" \
     "${dict_args[@]}" \
     "$@" \
-    "$corpus" "${seeds[@]}"
+    "$corpus" "${seeds[@]}" >"$work/$name.log" 2>&1
 status=$?
 set -e
 if [[ $status -ne 0 ]]; then
-    echo "== $name FAILED (exit $status); reproducers in $artifacts" >&2
+    tail -n 60 "$work/$name.log" >&2
+    echo "== $name FAILED (exit $status); reproducers in $artifacts, full log in $work/$name.log" >&2
     exit "$status"
 fi
+grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "$work/$name.log" >&2 || true
 echo "== $name: no crash in ${seconds}s" >&2

@@ -46,6 +46,47 @@ echo "# The embedded datastore (CANAL_STATE_FILE=$CANAL_STATE_FILE); DATASTORE_T
 step canalctl apply -f "$manifest"
 "$canalctl" apply -f "$manifest"
 
+step canalctl policy compile --node node2 --ipsets "$state_dir/ipsets.txt" "   # Felix's iptables layout for node2 (first lines)"
+"$canalctl" policy compile --node node2 --ipsets "$state_dir/ipsets.txt" > "$state_dir/node2.iptables"
+head -n 24 "$state_dir/node2.iptables"
+echo "…"
+
+step canalctl policy compile --node node2 --format nft "   # the same as one nft script (first lines)"
+"$canalctl" policy compile --node node2 --format nft > "$state_dir/node2.nft"
+head -n 12 "$state_dir/node2.nft"
+echo "…"
+
+frontend=shop/node1-k8s-frontend--7d9f-eth0
+backend=shop/node2-k8s-backend--5c2e-eth0
+step canalctl policy simulate --from $frontend --to $backend --protocol TCP --port 8080
+"$canalctl" policy simulate --from $frontend --to $backend --protocol TCP --port 8080
+
+step canalctl policy simulate --from $frontend --to $backend --protocol TCP --port 22
+"$canalctl" policy simulate --from $frontend --to $backend --protocol TCP --port 22
+
+step canalctl policy simulate --from 198.19.200.5 --to $backend --protocol TCP --port 8080 -o json "   # from the blocklist"
+"$canalctl" policy simulate --from 198.19.200.5 --to $backend --protocol TCP --port 8080 -o json
+
+step canalctl ipam assign --node node1 --ipv4 2 --ipv6 1 --handle web-1
+"$canalctl" ipam assign --node node1 --ipv4 2 --ipv6 1 --handle web-1
+
+step canalctl ipam show --show-blocks
+"$canalctl" ipam show --show-blocks
+
+step canalctl ipam check
+"$canalctl" ipam check
+
+step canalctl bgp config --node node1 "   # node1's BIRD 2 configuration: mesh to node2, the rack's ToR peer, node1's blocks"
+"$canalctl" bgp config --node node1 | tee "$state_dir/node1.conf"
+if command -v bird >/dev/null; then bird -p -c "$state_dir/node1.conf" && echo "# bird -p: the configuration parses"; fi
+
+step canalctl ipam release --handle web-1
+"$canalctl" ipam release --handle web-1
+
+step canalctl flannel config set --network 198.18.0.0/16 --subnet-len 24 "   # flannel's network config, for hosts using flannel instead of BGP"
+"$canalctl" flannel config set --network 198.18.0.0/16 --subnet-len 24
+"$canalctl" flannel config get
+
 step canalctl get tiers
 "$canalctl" get tiers
 

@@ -1,5 +1,6 @@
 import CanalManifest
 import CanalModel
+import Foundation
 import PropertyBased
 import Testing
 
@@ -149,5 +150,25 @@ import Testing
         #expect(entries.count == 2)
         #expect((try? entries[0].result.get()) != nil)
         #expect((try? entries[1].result.get()) == nil)
+    }
+}
+
+@Suite struct ExampleManifestTests {
+    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Examples/manifests")
+
+    /// The example cluster reads, validates, and round-trips through YAML and JSON unchanged.
+    @Test(arguments: Manifest.Format.allCases)
+    func exampleClusterRoundTrips(format: Manifest.Format) throws {
+        let text = try String(contentsOf: Self.examples.appendingPathComponent("cluster.yaml"), encoding: .utf8)
+        let resources = try Manifest.read(text, applyDefaults: true, validate: true).map { try $0.result.get() }
+        #expect(resources.count == 19)
+        #expect(Set(resources.map(\.kind)).count == 14)
+        let written = try Manifest.write(resources, format: format)
+        let again = try Manifest.read(written, applyDefaults: false, validate: true).map { try $0.result.get() }
+        #expect(again.count == resources.count)
+        for (a, b) in zip(resources, again) {
+            #expect(a.isEqual(to: b), "\(a.kind.name) \(a.displayName) changed through \(format)")
+        }
     }
 }

@@ -3,14 +3,6 @@ import CanalModel
 import Testing
 
 @Suite struct NamingTests {
-    @Test func sha2KnownAnswers() {
-        #expect(base64URLNoPad(SHA2.sha256(Array("abc".utf8))) == "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0")
-        #expect(SHA2.sha224([]).map { String($0, radix: 16) }.joined().hasPrefix("d14a28c2"))
-        // Two-block message (56 bytes pads into a second block).
-        let long = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
-        #expect(SHA2.sha256(long).prefix(4) == [0x24, 0x8d, 0x6a, 0x61])
-    }
-
     @Test func lengthLimitedIDVectors() {
         #expect(ChainName.lengthLimited(prefix: "felix", suffix: "12345678910", maxLength: 13) == "felix_Y2QCZIS")
         #expect(ChainName.lengthLimited(prefix: "felix", suffix: "_2345", maxLength: 10) == "felix_kMQI")

@@ -34,6 +34,21 @@ enum CanalBench {
             summary: "etcd put/range/CAS at concurrency 1 and 16 vs a raw libcurl loop; watch latency vs etcdctl",
             run: { try await DatastoreBenchmark.run(seconds: seconds) }
         ),
+        Benchmark(
+            name: "bgp",
+            summary: "one node's BIRD config in a 500-node mesh: render time vs `bird -p` parse time of the result",
+            run: { try BGPBenchmark.run() }
+        ),
+        Benchmark(
+            name: "ipam",
+            summary: "autoAssign of one address vs the raw CAS txn rate at concurrency 1 and 8; 1,000 assignments in memory",
+            run: { try await IPAMBenchmark.run(seconds: seconds) }
+        ),
+        Benchmark(
+            name: "policy",
+            summary: "compile 10,000 endpoints and 1,000 policies for one node vs iptables-restore/ipset restore of the result; one-policy update vs full compile",
+            run: { try PolicyBenchmark.run() }
+        ),
     ]
 
     /// Seconds per measured side where a benchmark runs for a time (`CANAL_BENCH_SECONDS`, default 3).

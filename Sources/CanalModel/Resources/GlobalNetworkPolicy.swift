@@ -57,7 +57,7 @@ public struct GlobalNetworkPolicySpec: ResourceSpec {
             ingress: resource.spec.ingress, egress: resource.spec.egress)
     }
 
-    /// The name rule of global policies, every spec rule (see ``Rule``), and the rules tying
+    /// Every spec rule (see ``Rule``) and the rules tying
     /// `preDNAT`, `doNotTrack` and `applyOnForward`.
     public static func validate(_ resource: Resource<Self>, into v: inout Validator) {
         let spec = resource.spec

@@ -44,7 +44,7 @@ public struct NetworkPolicySpec: ResourceSpec {
             ingress: resource.spec.ingress, egress: resource.spec.egress)
     }
 
-    /// The name rule of namespaced policies and every spec rule (see ``Rule``).
+    /// Every spec rule (see ``Rule``); the name rule is checked with the metadata.
     public static func validate(_ resource: Resource<Self>, into v: inout Validator) {
         let spec = resource.spec
         let p = PolicyValidation(global: false)

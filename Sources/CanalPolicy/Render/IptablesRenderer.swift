@@ -1,4 +1,5 @@
 public import CanalModel
+import CanalSelector
 
 /// Renders rule sets as `iptables-restore` / `ip6tables-restore` input, in Felix's long-option
 /// spelling, with Felix's `cali:<hash>` comment on every rule (the chained SHA-224 rule hash,
@@ -87,7 +88,7 @@ public struct IptablesRenderer: Sendable {
         var state = SHA2.sha224(Array(chain.utf8))
         return rules.map { rule in
             state = SHA2.sha224(state + Array("-A \(chain) HASH \(fragment(rule, hash: nil, family: family))".utf8))
-            return String(base64URLNoPad(state).prefix(16))
+            return String(Base64URL.encodeNoPadding(state).prefix(16))
         }
     }
 
@@ -146,6 +147,7 @@ public struct IptablesRenderer: Sendable {
         case .goto(let chain): "--goto \(chain)"
         case .setMark(let value, let mask): "--jump MARK --set-mark \(hex(value))/\(hex(mask))"
         case .log(let prefix): "--jump LOG --log-prefix \"\(sanitizedComment(prefix))\" --log-level 5"
+        case .notrack: "--jump CT --notrack"
         }
     }
 

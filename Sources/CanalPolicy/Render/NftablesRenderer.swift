@@ -1,4 +1,5 @@
 import CanalModel
+import CanalSelector
 
 /// Renders rule sets as `nft -f` scripts.
 ///
@@ -218,7 +219,16 @@ public struct NftablesRenderer: Sendable {
         switch criterion {
         case .sourcePorts(let ports, _), .destinationPorts(let ports, _):
             guard ports.ranges.count > 1 else { return nil }
-            let elements = ports.ranges.map { $0.first == $0.last ? "\($0.first)" : "\($0.first)-\($0.last)" }
+            // Interval sets reject overlapping elements: merge overlapping and adjacent ranges.
+            var merged: [(UInt32, UInt32)] = []
+            for r in ports.ranges.sorted(by: { $0.first < $1.first }) {
+                if let last = merged.last, UInt32(r.first) <= last.1 + 1 {
+                    merged[merged.count - 1].1 = max(last.1, UInt32(r.last))
+                } else {
+                    merged.append((UInt32(r.first), UInt32(r.last)))
+                }
+            }
+            let elements = merged.map { $0.0 == $0.1 ? "\($0.0)" : "\($0.0)-\($0.1)" }
             return DerivedSet(name: "canal-p-" + shortHash(elements.joined(separator: ",")), type: "inet_service",
                               interval: true, elements: elements)
         case .icmp(let type, let code?, true):
@@ -231,7 +241,7 @@ public struct NftablesRenderer: Sendable {
         }
     }
 
-    private func shortHash(_ text: String) -> String { String(base64URLNoPad(SHA2.sha224(Array(text.utf8))).prefix(16)) }
+    private func shortHash(_ text: String) -> String { String(Base64URL.encodeNoPadding(SHA2.sha224(text.utf8)).prefix(16)) }
 
     // MARK: - Rules
 
@@ -299,6 +309,7 @@ public struct NftablesRenderer: Sendable {
         case .setMark(let value, let mask):
             mask == .max ? "meta mark set \(hex8(value))" : "meta mark set meta mark & \(hex8(~mask)) | \(hex8(value & mask))"
         case .log(let prefix): "log prefix \"\(sanitizedComment(prefix))\" level notice"
+        case .notrack: "notrack"
         }
     }
 

@@ -1,4 +1,5 @@
 public import CanalModel
+import CanalSelector
 
 /// Felix's chain names and the 28-character limit.
 public enum ChainName {
@@ -17,6 +18,10 @@ public enum ChainName {
     public static let fromHostEndpointForward = "cali-from-hep-forward"
     public static let toHostEndpointForward = "cali-to-hep-forward"
     public static let cidrBlock = "cali-cidr-block"
+    /// Host ports always allowed into host endpoints.
+    public static let failsafeIn = "cali-failsafe-in"
+    /// Host ports always allowed out of host endpoints.
+    public static let failsafeOut = "cali-failsafe-out"
 
     /// `prefix + suffix` when it fits in `maxLength`; otherwise `prefix + "_" +` the start of
     /// base64url(SHA-256(suffix)) (libcalico-go's `GetLengthLimitedID`). An empty suffix is `_`;
@@ -26,7 +31,7 @@ public enum ChainName {
         let suffix = suffix.isEmpty ? "_" : suffix
         let total = prefix.utf8.count + suffix.utf8.count
         if total > maxLength || (total == maxLength && suffix.hasPrefix("_")) {
-            let hash = base64URLNoPad(SHA2.sha256(Array(suffix.utf8)))
+            let hash = Base64URL.encodeNoPadding(SHA2.sha256(suffix.utf8))
             return prefix + "_" + hash.prefix(max(0, maxLength - 1 - prefix.utf8.count))
         }
         return prefix + suffix
@@ -106,7 +111,7 @@ public enum IPSetName {
 
     /// `prefix + ":" + base64url(SHA-224(prefix + ":" + content))` (libcalico-go `MakeUniqueID`).
     public static func uniqueID(prefix: String, content: String) -> String {
-        prefix + ":" + base64URLNoPad(SHA2.sha224(Array((prefix + ":" + content).utf8)))
+        Selector.uniqueID(prefix: prefix, content: content)
     }
 
     /// The ID of a selector's set, from the selector's canonical text (`s:…`).
@@ -122,7 +127,7 @@ public enum IPSetName {
 
     /// The kernel name of a set: `cali40<id>` / `cali60<id>`, cut to 31 characters.
     public static func main(id: String, family: IPAddress.Family) -> String {
-        String(("cali\(family == .v4 ? "4" : "6")0" + id).utf8.prefix(maxLength))!
+        Selector.ipSetName(uniqueID: id, ipVersion: family == .v4 ? 4 : 6)
     }
 
     /// A temporary set used to swap contents in (`cali4t<n>` / `cali6t<n>`).

@@ -135,6 +135,40 @@ public final class NetnsNode: Sendable {
         return Workload(namespace: ns, interface: interface, ipv4: ipv4, ipv6: ipv6)
     }
 
+    /// The node itself as a probe source or listener host, with the given addresses (those of one
+    /// of its interfaces, e.g. a host endpoint's).
+    public func host(ipv4: String, ipv6: String) -> Workload {
+        Workload(namespace: namespace, interface: "", ipv4: ipv4, ipv6: ipv6)
+    }
+
+    /// Adds a namespace `name` outside the node (a peer on the node's network) joined by a veth
+    /// whose node side is `interface` (say, a host endpoint's interface) with `nodeIPv4`/24 and
+    /// `nodeIPv6`/64, the peer side having `ipv4`/24 and `ipv6`/64 and default routes via the
+    /// node, so it reaches the node and, forwarded, its workloads.
+    @discardableResult
+    public func addExternal(
+        _ name: String, interface: String, nodeIPv4: String, nodeIPv6: String, ipv4: String, ipv6: String
+    ) throws -> Workload {
+        let ns = "\(prefix)-\(name)"
+        try add(ns)
+        try check(["ip", "link", "add", interface, "netns", namespace, "type", "veth", "peer", "name", "eth0", "netns", ns])
+        for key in ["net.ipv4.conf.\(interface).rp_filter=0", "net.ipv6.conf.\(interface).accept_dad=0"] {
+            try exec(["sysctl", "-q", "-w", key])
+        }
+        try exec(["ip", "addr", "add", "\(nodeIPv4)/24", "dev", interface])
+        try exec(["ip", "-6", "addr", "add", "\(nodeIPv6)/64", "dev", interface, "nodad"])
+        try exec(["ip", "link", "set", interface, "up"])
+        let peer = ["ip", "netns", "exec", ns]
+        try check(peer + ["sysctl", "-q", "-w", "net.ipv6.conf.eth0.accept_dad=0"])
+        try check(peer + ["ip", "link", "set", "lo", "up"])
+        try check(peer + ["ip", "addr", "add", "\(ipv4)/24", "dev", "eth0"])
+        try check(peer + ["ip", "-6", "addr", "add", "\(ipv6)/64", "dev", "eth0", "nodad"])
+        try check(peer + ["ip", "link", "set", "eth0", "up"])
+        try check(peer + ["ip", "route", "add", "default", "via", nodeIPv4])
+        try check(peer + ["ip", "-6", "route", "add", "default", "via", nodeIPv6])
+        return Workload(namespace: ns, interface: interface, ipv4: ipv4, ipv6: ipv6)
+    }
+
     /// Runs a command in the node namespace (optionally feeding it `input`), throwing on failure.
     @discardableResult
     public func exec(_ arguments: [String], input: String? = nil) throws -> String {

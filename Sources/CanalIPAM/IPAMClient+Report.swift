@@ -1,0 +1,142 @@
+public import CanalModel
+import CanalDatastore
+
+/// Usage of the IPAM data, per pool and per block (`canalctl ipam show`).
+public struct IPAMUsage: Sendable {
+    /// One pool's usage.
+    public struct PoolUsage: Sendable {
+        /// The pool's name.
+        public var name: String
+        /// The pool's CIDR.
+        public var cidr: CIDR
+        /// Whether it is disabled.
+        public var disabled: Bool
+        /// Addresses in the pool.
+        public var size: UInt128
+        /// Addresses allocated.
+        public var used: Int
+        /// `size - used`.
+        public var free: UInt128 { size - UInt128(used) }
+    }
+    /// One block's usage.
+    public struct BlockUsage: Sendable {
+        /// The block.
+        public var cidr: CIDR
+        /// The owning host (`host:<node>` affinity), if any.
+        public var host: String?
+        /// Addresses in the block.
+        public var size: Int
+        /// Addresses allocated.
+        public var used: Int
+    }
+    /// Every pool, by name.
+    public var pools: [PoolUsage]
+    /// Every block, by address.
+    public var blocks: [BlockUsage]
+}
+
+/// What ``IPAMClient/check()`` finds wrong.
+public struct IPAMCheckReport: Sendable {
+    /// An address allocated twice (in two overlapping blocks), or an ordinal both allocated and free.
+    public var duplicates: [String]
+    /// Allocations no handle accounts for (no handle, or a handle counting fewer in that block).
+    public var leaked: [String]
+    /// Records pointing at nothing: handle counts above the block's allocations, affinities whose
+    /// block is missing or another host's, allocations referring to missing attributes.
+    public var orphaned: [String]
+    /// Allocated addresses seen.
+    public var allocatedCount: Int
+
+    /// Whether nothing is wrong.
+    public var isClean: Bool { duplicates.isEmpty && leaked.isEmpty && orphaned.isEmpty }
+}
+
+extension IPAMClient {
+    /// Pool and block usage. Round trips: 3 (pools, IPv4 blocks, IPv6 blocks).
+    public func usage() async throws(IPAMError) -> IPAMUsage {
+        try await ipam {
+            let (pools, _) = try await loadPoolsAndReservations()
+            var blocks: [AllocationBlock] = []
+            for family in [IPAddress.Family.v4, .v6] {
+                for kv in try await listBlocks(family).values { blocks.append(try self.block(kv)) }
+            }
+            blocks.sort { $0.cidr.address < $1.cidr.address }
+            let poolUsage = pools.map { pool in
+                IPAMUsage.PoolUsage(
+                    name: pool.name, cidr: pool.cidr, disabled: pool.disabled, size: pool.cidr.size,
+                    used: blocks.filter { pool.cidr.contains($0.cidr) }.reduce(0) { $0 + $1.allocatedOrdinals.count })
+            }
+            return IPAMUsage(
+                pools: poolUsage,
+                blocks: blocks.map { IPAMUsage.BlockUsage(cidr: $0.cidr, host: $0.host, size: $0.size, used: $0.allocatedOrdinals.count) })
+        }
+    }
+
+    /// Checks the IPAM data for duplicate, leaked and orphaned allocations (`canalctl ipam check`).
+    /// Reads every block, handle and affinity (4 lists).
+    public func check() async throws(IPAMError) -> IPAMCheckReport {
+        try await ipam {
+            var report = IPAMCheckReport(duplicates: [], leaked: [], orphaned: [], allocatedCount: 0)
+            var blocks: [CIDR: AllocationBlock] = [:]
+            for family in [IPAddress.Family.v4, .v6] {
+                for (cidr, kv) in try await listBlocks(family) { blocks[cidr] = try self.block(kv) }
+            }
+            var owners: [IPAddress: CIDR] = [:]
+            var byHandle: [String: [String: Int]] = [:]
+            for (cidr, block) in blocks.sorted(by: { $0.key.address < $1.key.address }) {
+                let free = Set(block.unallocated)
+                if free.count != block.unallocated.count {
+                    report.duplicates.append("block \(cidr): an ordinal is listed twice as free")
+                }
+                for (o, index) in block.allocations.enumerated() {
+                    guard let index else {
+                        if !free.contains(o) { report.orphaned.append("block \(cidr): \(block.address(ordinal: o)) is neither allocated nor free") }
+                        continue
+                    }
+                    let ip = block.address(ordinal: o)
+                    report.allocatedCount += 1
+                    if free.contains(o) { report.duplicates.append("\(ip) in block \(cidr) is both allocated and free") }
+                    if let other = owners[ip] { report.duplicates.append("\(ip) is allocated in blocks \(other) and \(cidr)") }
+                    owners[ip] = cidr
+                    guard index < block.attributes.count else {
+                        report.orphaned.append("\(ip) in block \(cidr) refers to a missing attribute entry")
+                        continue
+                    }
+                    if let handle = block.attributes[index].sanitizedHandleID {
+                        byHandle[handle, default: [:]][cidr.description, default: 0] += 1
+                    } else {
+                        report.leaked.append("\(ip) in block \(cidr) has no handle")
+                    }
+                }
+            }
+            var handles: [String: IPAMHandle] = [:]
+            for kv in try await store.list(prefix: IPAMKeys.handlePrefix.bytes).items {
+                handles[String(kv.keyString.dropFirst(IPAMKeys.handlePrefix.count))] = try IPAMHandle(json: kv.value)
+            }
+            for (id, counts) in byHandle.sorted(by: { $0.key < $1.key }) {
+                for (block, n) in counts.sorted(by: { $0.key < $1.key }) {
+                    let recorded = handles[id]?.blocks[block] ?? 0
+                    if recorded < n { report.leaked.append("handle \(id): \(n) addresses in block \(block), the handle records \(recorded)") }
+                }
+            }
+            for (id, handle) in handles.sorted(by: { $0.key < $1.key }) {
+                for (block, n) in handle.blocks.sorted(by: { $0.key < $1.key }) {
+                    let actual = byHandle[id]?[block] ?? 0
+                    if n > actual { report.orphaned.append("handle \(id) records \(n) addresses in block \(block), which holds \(actual)") }
+                }
+            }
+            for kv in try await store.list(prefix: IPAMKeys.hostAffinityRoot.bytes).items {
+                guard let (host, cidr) = IPAMKeys.parseAffinity(kv.keyString) else { continue }
+                guard let block = blocks[cidr] else {
+                    report.orphaned.append("host \(host) has an affinity to the missing block \(cidr)")
+                    continue
+                }
+                let state = (try? BlockAffinity(json: kv.value).state) ?? .confirmed
+                if state == .confirmed, block.affinity != "host:\(host)" {
+                    report.orphaned.append("host \(host) has an affinity to block \(cidr), which is \(block.affinity ?? "un-owned")")
+                }
+            }
+            return report
+        }
+    }
+}

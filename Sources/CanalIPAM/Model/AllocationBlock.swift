@@ -1,0 +1,321 @@
+public import CanalModel
+
+/// One allocation's owner: the handle and the attributes Calico stores for it
+/// (libcalico-go `model.AllocationAttribute`).
+public struct AllocationAttribute: Sendable, Hashable {
+    /// The handle the address was allocated under (`handle_id`), if any.
+    public var handleID: String?
+    /// The owner's attributes (`secondary`): `node`, `pod`, `namespace`, `timestamp`, ...
+    public var attributes: [String: String]
+    /// `alternateOwnerAttrs` (KubeVirt live migration), kept as read.
+    public var alternateOwnerAttributes: [String: String]
+    /// `releasedAt` (Calico v3.34 cooldown), kept as read.
+    public var releasedAt: String?
+
+    /// Creates an attribute entry.
+    public init(
+        handleID: String?, attributes: [String: String] = [:], alternateOwnerAttributes: [String: String] = [:],
+        releasedAt: String? = nil
+    ) {
+        self.handleID = handleID
+        self.attributes = attributes
+        self.alternateOwnerAttributes = alternateOwnerAttributes
+        self.releasedAt = releasedAt
+    }
+
+    /// The handle with anything from the first `\r` cut off, as Calico sanitises host-local handles.
+    public var sanitizedHandleID: String? {
+        handleID.map { String($0.split(separator: "\r", maxSplits: 1, omittingEmptySubsequences: false).first ?? "") }
+    }
+}
+
+/// A Calico IPAM block: the value at `/calico/ipam/v2/assignment/ipv4/block/<cidr>`
+/// (libcalico-go `model.AllocationBlock`), read and written as Calico's JSON.
+///
+/// Ordinal *i* is the address `cidr + i`. ``allocations`` holds, per ordinal, nil (free) or an
+/// index into ``attributes``; ``unallocated`` is the FIFO of free ordinals: allocation takes from
+/// its head, release appends to its tail.
+public struct AllocationBlock: Sendable, Hashable {
+    /// The block's network (masked).
+    public var cidr: CIDR
+    /// `host:<node>`, `virtual:<name>`, or nil for a block no host owns.
+    public var affinity: String?
+    /// `affinity_claim_time` (RFC 3339), when the affinity was claimed.
+    public var affinityClaimTime: String?
+    /// Per ordinal: nil when free, otherwise an index into ``attributes``.
+    public var allocations: [Int?]
+    /// The free ordinals in allocation order.
+    public var unallocated: [Int]
+    /// The owners of allocations.
+    public var attributes: [AllocationAttribute]
+    /// Bumped on every write of the block.
+    public var sequenceNumber: UInt64
+    /// Per allocated ordinal: the block's sequence number when it was allocated.
+    public var sequenceNumberForAllocation: [Int: UInt64]
+    /// The soft-delete flag (Kubernetes datastore only).
+    public var deleted: Bool
+    /// Legacy `hostAffinity`, kept as read.
+    public var hostAffinity: String?
+
+    /// A new, empty block (Calico's `newBlock`): every ordinal free in order, and the sequence number
+    /// starting at `sequenceNumber` (Calico uses the current Unix time in nanoseconds).
+    public init(cidr: CIDR, affinity: String?, sequenceNumber: UInt64, claimTime: String? = nil) {
+        self.cidr = cidr.network
+        self.affinity = affinity
+        self.affinityClaimTime = claimTime
+        let n = Int(cidr.size)
+        self.allocations = Array(repeating: nil, count: n)
+        self.unallocated = Array(0..<n)
+        self.attributes = []
+        self.sequenceNumber = sequenceNumber
+        self.sequenceNumberForAllocation = [:]
+        self.deleted = false
+        self.hostAffinity = nil
+    }
+
+    /// The number of addresses.
+    public var size: Int { allocations.count }
+
+    /// The host of a `host:` affinity, else nil.
+    public var host: String? {
+        guard let affinity, affinity.hasPrefix("host:") else { return nil }
+        return String(affinity.dropFirst(5))
+    }
+
+    /// The address of an ordinal.
+    public func address(ordinal: Int) -> IPAddress { cidr.address(at: UInt128(ordinal))! }
+
+    /// The ordinal of an address in this block, or nil.
+    public func ordinal(of address: IPAddress) -> Int? { cidr.offset(of: address).map { Int($0) } }
+
+    /// The allocated ordinals, ascending.
+    public var allocatedOrdinals: [Int] { allocations.indices.filter { allocations[$0] != nil } }
+
+    /// Whether no address is allocated (Windows-reserved addresses don't count, as in Calico).
+    public var isEmpty: Bool {
+        allocations.allSatisfy { index in
+            guard let index else { return true }
+            return index < attributes.count && attributes[index].handleID?.lowercased() == "windows-reserved-ipam-handle"
+        }
+    }
+
+    /// The owner of an address, when it is allocated.
+    public func attribute(of address: IPAddress) -> AllocationAttribute? {
+        guard let o = ordinal(of: address), let index = allocations[o], index < attributes.count else { return nil }
+        return attributes[index]
+    }
+
+    // MARK: Allocation (libcalico-go ipam_block.go)
+
+    /// Allocates up to `count` addresses from the head of ``unallocated``, skipping `reserved` ones
+    /// (which stay in the list). Addresses of one call share one attribute entry. Returns the ordinals.
+    mutating func autoAssign(
+        count: Int, handle: String?, attributes attrs: [String: String], reserved: (IPAddress) -> Bool
+    ) -> [Int] {
+        guard count > 0 else { return [] }
+        var taken: [Int] = []
+        var kept: [Int] = []
+        kept.reserveCapacity(unallocated.count)
+        var attributeIndex: Int?
+        for (position, ordinal) in unallocated.enumerated() {
+            if taken.count >= count {
+                kept.append(contentsOf: unallocated[position...])
+                break
+            }
+            if reserved(address(ordinal: ordinal)) {
+                kept.append(ordinal)
+                continue
+            }
+            let index = attributeIndex ?? findOrAddAttribute(handle: handle, attributes: attrs)
+            attributeIndex = index
+            allocations[ordinal] = index
+            sequenceNumberForAllocation[ordinal] = sequenceNumber
+            taken.append(ordinal)
+        }
+        unallocated = kept
+        return taken
+    }
+
+    /// The number of free addresses not covered by `reserved`.
+    func freeCount(reserved: ReservationFilter) -> Int {
+        if reserved.isEmpty { return unallocated.count }
+        if reserved.coversWhole(cidr) { return 0 }
+        guard reserved.overlaps(cidr) else { return unallocated.count }
+        return unallocated.reduce(0) { $0 + (reserved.contains(address(ordinal: $1)) ? 0 : 1) }
+    }
+
+    /// Allocates one specific ordinal (Calico's `assign`); false when it is already allocated.
+    mutating func assign(ordinal: Int, handle: String?, attributes attrs: [String: String]) -> Bool {
+        guard allocations[ordinal] == nil else { return false }
+        sequenceNumberForAllocation[ordinal] = sequenceNumber
+        allocations[ordinal] = findOrAddAttribute(handle: handle, attributes: attrs)
+        if let i = unallocated.firstIndex(of: ordinal) { unallocated.remove(at: i) }
+        return true
+    }
+
+    private mutating func findOrAddAttribute(handle: String?, attributes attrs: [String: String]) -> Int {
+        let entry = AllocationAttribute(handleID: handle, attributes: attrs)
+        if let i = attributes.firstIndex(of: entry) { return i }
+        attributes.append(entry)
+        return attributes.count - 1
+    }
+
+    /// Frees the ordinals (each allocated, no duplicates): appended to the tail of ``unallocated``,
+    /// attribute entries no longer referenced removed and indices compacted (Calico ≤ v3.32's release).
+    mutating func release(ordinals: [Int], clearSequenceNumbers: Bool) {
+        guard !ordinals.isEmpty else { return }
+        for o in ordinals {
+            allocations[o] = nil
+            unallocated.append(o)
+            if clearSequenceNumbers { sequenceNumberForAllocation[o] = nil }
+        }
+        compactAttributes()
+    }
+
+    /// Drops attribute entries no allocation refers to, renumbering the rest in order.
+    mutating func compactAttributes() {
+        var used = Array(repeating: false, count: attributes.count)
+        for case let index? in allocations where index < used.count { used[index] = true }
+        guard used.contains(false) else { return }
+        var newIndex = Array(repeating: -1, count: attributes.count)
+        var kept: [AllocationAttribute] = []
+        for (i, attribute) in attributes.enumerated() where used[i] {
+            newIndex[i] = kept.count
+            kept.append(attribute)
+        }
+        attributes = kept
+        for o in allocations.indices {
+            if let index = allocations[o], index < newIndex.count { allocations[o] = newIndex[index] }
+        }
+    }
+
+    /// The ordinals allocated under `handle` (compared sanitised, as Calico does).
+    func ordinals(handle: String) -> [Int] {
+        let indices = Set(attributes.indices.filter { attributes[$0].sanitizedHandleID == handle })
+        guard !indices.isEmpty else { return [] }
+        return allocations.indices.filter { allocations[$0].map(indices.contains) ?? false }
+    }
+}
+
+// MARK: JSON
+
+extension AllocationBlock {
+    /// The block as Calico writes it: `cidr`, `affinity`, `affinity_claim_time` (when set),
+    /// `allocations`, `unallocated`, `attributes` [{`handle_id`, `secondary`}], `sequenceNumber`,
+    /// `sequenceNumberForAllocation` (ordinal strings in Go's sorted order), `deleted`.
+    public var jsonBytes: [UInt8] {
+        var w = JSONWriter(capacity: 64 + allocations.count * 12)
+        w.raw("{\"cidr\":")
+        w.string(cidr.description)
+        w.raw(",\"affinity\":")
+        w.optionalString(affinity)
+        if let affinityClaimTime {
+            w.raw(",\"affinity_claim_time\":")
+            w.string(affinityClaimTime)
+        }
+        w.raw(",\"allocations\":[")
+        for (i, a) in allocations.enumerated() {
+            if i > 0 { w.raw(",") }
+            if let a { w.int(a) } else { w.raw("null") }
+        }
+        w.raw("],\"unallocated\":[")
+        for (i, o) in unallocated.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.int(o)
+        }
+        w.raw("],\"attributes\":[")
+        for (i, a) in attributes.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.raw("{\"handle_id\":")
+            w.optionalString(a.handleID)
+            w.raw(",\"secondary\":")
+            w.stringMap(a.attributes)
+            if !a.alternateOwnerAttributes.isEmpty {
+                w.raw(",\"alternateOwnerAttrs\":")
+                w.stringMap(a.alternateOwnerAttributes)
+            }
+            if let releasedAt = a.releasedAt {
+                w.raw(",\"releasedAt\":")
+                w.string(releasedAt)
+            }
+            w.raw("}")
+        }
+        w.raw("],\"sequenceNumber\":")
+        w.int(sequenceNumber)
+        w.raw(",\"sequenceNumberForAllocation\":{")
+        // Go sorts map keys as strings: "0" < "1" < "10" < "2".
+        let keys = sequenceNumberForAllocation.keys.map { String($0) }.sorted()
+        for (i, key) in keys.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.string(key)
+            w.raw(":")
+            w.int(sequenceNumberForAllocation[Int(key)!]!)
+        }
+        w.raw("},\"deleted\":")
+        w.bool(deleted)
+        if let hostAffinity {
+            w.raw(",\"hostAffinity\":")
+            w.string(hostAffinity)
+        }
+        w.raw("}")
+        return w.bytes
+    }
+
+    /// Parses Calico's block JSON; throws ``IPAMError/Code/corruptData`` when it is not a valid block.
+    public init(json bytes: [UInt8]) throws(IPAMError) {
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: bytes)
+        } catch {
+            throw IPAMError(.corruptData, "a block is not JSON: \(error)")
+        }
+        func bad(_ what: String) -> IPAMError { IPAMError(.corruptData, "invalid block: \(what)") }
+        guard let object = value.objectValue else { throw bad("not an object") }
+        guard let cidrText = object["cidr"]?.stringValue, let cidr = CIDR(cidrText) else { throw bad("cidr") }
+        self.cidr = cidr.network
+        let n = Int(min(cidr.size, 1 << 20))
+        affinity = object["affinity"]?.stringValue
+        affinityClaimTime = object["affinity_claim_time"]?.stringValue
+        hostAffinity = object["hostAffinity"]?.stringValue
+        if affinity == nil, let legacy = hostAffinity { affinity = "host:\(legacy)" }
+        var allocations: [Int?] = []
+        if let items = object["allocations"]?.arrayValue {
+            allocations.reserveCapacity(items.count)
+            for item in items {
+                if item.isNull { allocations.append(nil) } else if let i = item.intValue, i >= 0 { allocations.append(i) } else { throw bad("allocations") }
+            }
+        }
+        if allocations.count < n { allocations += Array(repeating: nil, count: n - allocations.count) }
+        guard allocations.count == n else { throw bad("\(allocations.count) allocations for a block of \(n)") }
+        self.allocations = allocations
+        var unallocated: [Int] = []
+        for item in object["unallocated"]?.arrayValue ?? [] {
+            guard let o = item.intValue, o >= 0, o < n else { throw bad("unallocated") }
+            unallocated.append(o)
+        }
+        self.unallocated = unallocated
+        var attributes: [AllocationAttribute] = []
+        for item in object["attributes"]?.arrayValue ?? [] {
+            guard let a = item.objectValue else { throw bad("attributes") }
+            let handle = a["handle_id"]?.stringValue
+            guard let secondary = (a["secondary"] ?? .null).stringMapValue,
+                  let alternate = (a["alternateOwnerAttrs"] ?? .null).stringMapValue
+            else { throw bad("attributes") }
+            attributes.append(
+                AllocationAttribute(handleID: handle, attributes: secondary, alternateOwnerAttributes: alternate,
+                                    releasedAt: a["releasedAt"]?.stringValue))
+        }
+        self.attributes = attributes
+        guard allocations.allSatisfy({ $0.map { $0 < attributes.count } ?? true }) else { throw bad("an allocation names a missing attribute") }
+        sequenceNumber = object["sequenceNumber"]?.uint64Value ?? 0
+        var seq: [Int: UInt64] = [:]
+        if let map = object["sequenceNumberForAllocation"]?.objectValue {
+            for (k, v) in map {
+                guard let o = Int(k), let s = v.uint64Value else { throw bad("sequenceNumberForAllocation") }
+                seq[o] = s
+            }
+        }
+        sequenceNumberForAllocation = seq
+        deleted = object["deleted"]?.boolValue ?? false
+    }
+}

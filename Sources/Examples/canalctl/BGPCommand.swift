@@ -1,0 +1,108 @@
+import ArgumentParser
+import CanalBGP
+import CanalDatastore
+import CanalModel
+import Foundation
+
+/// `canalctl bgp config --node NAME`: the BIRD 2 configuration Canal renders for a node.
+struct BGPCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bgp", abstract: "BGP: the BIRD configuration of a node.",
+        subcommands: [BGPConfigCommand.self])
+}
+
+struct BGPConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Print the BIRD 2 configuration of a node, rendered from the datastore as Calico's confd renders it.",
+        discussion: """
+            Reads the BGPConfigurations, Nodes, BGPPeers and IPPools, and the node's IPAM block affinities \
+            (/calico/ipam/v2/host/<node>/ipv4|ipv6/block/...). Passwords live in Kubernetes secrets, which \
+            canalctl does not read: give them with --password SECRET/KEY=VALUE. Check the output with \
+            `bird -p -c FILE`.
+            """)
+
+    @Option(name: .customLong("node"), help: "The node to render for (its Node resource name).")
+    var node: String
+
+    @Option(name: .customLong("router-id"), help: "The router id: an IPv4 address, or 'hash' (default: CALICO_ROUTER_ID, else the node's IPv4 address).")
+    var routerID: String?
+
+    @Option(name: .customLong("password"), help: "A BGP password: SECRET/KEY=VALUE (repeatable).")
+    var passwords: [String] = []
+
+    @OptionGroup var datastore: DatastoreOptions
+
+    func run() async throws {
+        var secrets: [BGPSecretKey: String] = [:]
+        for entry in passwords {
+            guard let eq = entry.firstIndex(of: "="), let slash = entry[..<eq].firstIndex(of: "/") else {
+                IO.error("--password \(entry): expected SECRET/KEY=VALUE")
+                throw ExitCode(1)
+            }
+            secrets[BGPSecretKey(name: String(entry[..<slash]), key: String(entry[entry.index(after: slash)..<eq]))] =
+                String(entry[entry.index(after: eq)...])
+        }
+        let source = routerID ?? ProcessInfo.processInfo.environment["CALICO_ROUTER_ID"] ?? ""
+        let routerID: BGPRouterID
+        switch source {
+        case "": routerID = .nodeIPv4
+        case "hash": routerID = .hash
+        default:
+            guard let ip = IPAddress(source), ip.family == .v4 else {
+                IO.error("router id \"\(source)\" is neither an IPv4 address nor 'hash'")
+                throw ExitCode(1)
+            }
+            routerID = .literal(ip)
+        }
+        try await runReporting(Runner(node: node, routerID: routerID, passwords: secrets), datastore: datastore)
+    }
+
+    struct Runner: DatastoreCommand {
+        var node: String
+        var routerID: BGPRouterID
+        var passwords: [BGPSecretKey: String]
+
+        func execute<Store: KeyValueStore>(_ client: ResourceClient<Store>) async throws {
+            var input = BGPRenderInput(nodeName: node, passwords: passwords, routerID: routerID)
+            input.configurations = try await client.list(BGPConfiguration.self).items
+            input.nodes = try await client.list(Node.self).items
+            input.peers = try await client.list(BGPPeer.self).items
+            input.pools = try await client.list(IPPool.self).items
+            input.blocks = try await Self.blockAffinities(of: node, in: client.store)
+            do {
+                let text = try BIRDRenderer.render(input)
+                FileHandle.standardOutput.write(Data(text.utf8))
+            } catch {
+                throw CommandError(error.message)
+            }
+        }
+
+        /// The node's block affinities as Calico IPAM stores them:
+        /// `/calico/ipam/v2/host/<node>/ipv4|ipv6/block/<a.b.c.d-len>` → `{"state":…,"deleted":…}`.
+        /// An empty value (the old form) is a confirmed affinity; deleted ones are left out.
+        static func blockAffinities<Store: KeyValueStore>(of node: String, in store: Store) async throws -> [BGPBlockAffinity] {
+            var result: [BGPBlockAffinity] = []
+            for family in ["ipv4", "ipv6"] {
+                let prefix = "/calico/ipam/v2/host/\(node)/\(family)/block/"
+                for kv in try await store.list(prefix: Array(prefix.utf8)).items {
+                    let name = kv.keyString.dropFirst(prefix.count)
+                    guard let dash = name.lastIndex(of: "-"),
+                        let cidr = CIDR("\(name[..<dash])/\(name[name.index(after: dash)...])")
+                    else { continue }
+                    var state = BGPBlockAffinity.State.confirmed
+                    if !kv.value.isEmpty {
+                        guard let value = try? JSONValue(parsing: String(decoding: kv.value, as: UTF8.self)) else { continue }
+                        if case .bool(true)? = value["deleted"] { continue }
+                        if let text = value["state"]?.stringValue, !text.isEmpty {
+                            guard let parsed = BGPBlockAffinity.State(rawValue: text) else { continue }
+                            state = parsed
+                        }
+                    }
+                    result.append(BGPBlockAffinity(cidr: cidr, state: state))
+                }
+            }
+            return result
+        }
+    }
+}
