@@ -6,7 +6,7 @@ package import Synchronization
 /// Requests go to the first healthy endpoint; a request that could not connect moves on to the
 /// next endpoint (and the store remembers which one worked). Connections are reused across
 /// requests. With a username, the store authenticates (`/v3/auth/authenticate`) and sends the token
-/// in the `Authorization` header, re-authenticating once when etcd reports the token invalid.
+/// in the `Authorization` header, re-authenticating (at most twice per request) when etcd reports the token invalid.
 ///
 /// The HTTP client's thread stops when the store is deinitialized; running watches keep it alive.
 public final class EtcdKeyValueStore: KeyValueStore {
@@ -126,7 +126,7 @@ public final class EtcdKeyValueStore: KeyValueStore {
     func call<Response: WireDecodable>(
         _ path: String, _ payload: [UInt8], key: [UInt8]?, authenticating: Bool = false
     ) async throws -> Response {
-        var reauthenticated = false
+        var reauthentications = 0
         while true {
             let headers = try await requestHeaders(authenticating: authenticating)
             let (response, _) = try await send(path, payload, headers: headers, key: key)
@@ -139,8 +139,9 @@ public final class EtcdKeyValueStore: KeyValueStore {
             }
             let wireError = (try? WireError.decode(response.body))
                 ?? WireError(error: nil, message: String(decoding: response.body.prefix(200), as: UTF8.self))
-            if !authenticating, !reauthenticated, configuration.username != nil, Self.isInvalidToken(wireError) {
-                reauthenticated = true
+            // Twice at most: a token can expire again before a slow request carries it to etcd.
+            if !authenticating, reauthentications < 2, configuration.username != nil, Self.isInvalidToken(wireError) {
+                reauthentications += 1
                 forgetToken(headers)
                 continue
             }
@@ -169,7 +170,7 @@ public final class EtcdKeyValueStore: KeyValueStore {
                 lastError = error
                 continue
             } catch let error as CurlError {
-                throw Self.map(error, key: key)
+                throw Self.map(error, key: key, overTLS: url.hasPrefix("https://"))
             }
         }
         throw DatastoreError(
@@ -275,12 +276,20 @@ public final class EtcdKeyValueStore: KeyValueStore {
     }
 
     /// Maps a curl failure to a ``DatastoreError``.
-    static func map(_ error: any Error, key: [UInt8]?) -> any Error {
+    static func map(_ error: any Error, key: [UInt8]?, overTLS: Bool = false) -> any Error {
         guard let error = error as? CurlError else { return error }
         if error.isTimeout { return DatastoreError(.timeout, "etcd did not answer in time", key: key, cause: error) }
         if error.isTLSFailure {
             let hint = error.isClientCertificateRefused ? " (etcd refused the client certificate)" : ""
             return DatastoreError(.unavailable, "TLS with etcd failed\(hint): \(error.message)", key: key, cause: error)
+        }
+        if overTLS, error.isSendOrReceiveFailure {
+            // With TLS 1.3 a refused client certificate can also show as the server just closing the
+            // connection after the handshake, before curl sees its alert.
+            return DatastoreError(
+                .unavailable,
+                "TLS with etcd failed: the server closed the connection after the handshake (did it refuse the client certificate?): \(error.message)",
+                key: key, cause: error)
         }
         return DatastoreError(.unavailable, "etcd request failed: \(error.message)", key: key, cause: error)
     }

@@ -39,6 +39,11 @@ public struct CurlError: Error, Sendable, Hashable, CustomStringConvertible {
             && (message.contains("SSL") || message.contains("alert"))
     }
 
+    /// Sending or receiving on an established connection failed.
+    var isSendOrReceiveFailure: Bool {
+        [CURLE_RECV_ERROR, CURLE_SEND_ERROR].contains { Int($0.rawValue) == code }
+    }
+
     /// The server refused the client certificate (a TLS alert about the certificate or its CA).
     var isClientCertificateRefused: Bool {
         message.contains("alert unknown ca") || message.contains("alert bad certificate")
