@@ -46,7 +46,7 @@ public struct EtcdWatch: AsyncSequence, Sendable {
         var fragmentOpen = false
         /// Events at ``nextRevision`` to skip after a reconnect (delivered before it, in a fragment).
         var skipAtResume = 0
-        /// Re-authentications since the last established stream (one is allowed per connection).
+        /// Re-authentications since the last established stream (two are allowed, as for requests).
         var reauthentications = 0
         /// The auth headers the current stream was opened with.
         var headers: [String]?
@@ -175,7 +175,7 @@ public struct EtcdWatch: AsyncSequence, Sendable {
                     if reason.contains("invalid auth token") || reason.contains("Unauthenticated") {
                         // The token expired (e.g. while reconnecting): authenticate again and reconnect.
                         if let headers { store.forgetToken(headers) }
-                        if reauthentications < 1 {
+                        if reauthentications < 2 {
                             reauthentications += 1
                             stream = nil
                             lines = []
