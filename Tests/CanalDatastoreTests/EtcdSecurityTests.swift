@@ -81,7 +81,17 @@ struct EtcdAuthenticationTests {
             try await Task.sleep(for: .milliseconds(4500))
             try await server.start()
             let writer = EtcdKeyValueStore(configuration: server.configuration(username: "canal", password: Self.user.password))
-            try await writer.put(bytes("/calico/t"), value: bytes("4"))
+            // Right after a restart etcd may refuse fresh tokens for a moment: retry for a while.
+            var attempts = 0
+            while true {
+                do {
+                    try await writer.put(bytes("/calico/t"), value: bytes("4"))
+                    break
+                } catch let error as DatastoreError where error.code == .unauthorized && attempts < 40 {
+                    attempts += 1
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+            }
             #expect(try await iterator.next()?.current?.text == "4")
             // (Whether it had to authenticate again depends on the token outliving the outage;
             // either way it must keep delivering.)

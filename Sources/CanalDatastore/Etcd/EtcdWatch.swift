@@ -48,6 +48,8 @@ public struct EtcdWatch: AsyncSequence, Sendable {
         var skipAtResume = 0
         /// Re-authentications since the last established stream (two are allowed, as for requests).
         var reauthentications = 0
+        /// A failure to wait out (with backoff) before the next connection attempt.
+        var backoffCause: DatastoreError?
         /// The auth headers the current stream was opened with.
         var headers: [String]?
         /// Backpressure counters shared by the streams of this iterator.
@@ -65,6 +67,10 @@ public struct EtcdWatch: AsyncSequence, Sendable {
                 if Task.isCancelled { return nil }
                 pending = []
                 pendingIndex = 0
+                if let cause = backoffCause {
+                    backoffCause = nil
+                    try await dropConnection(cause)
+                }
                 if stream == nil { try await connect() }
                 guard let stream else { continue }
                 let chunk: [UInt8]?
@@ -175,14 +181,17 @@ public struct EtcdWatch: AsyncSequence, Sendable {
                     if reason.contains("invalid auth token") || reason.contains("Unauthenticated") {
                         // The token expired (e.g. while reconnecting): authenticate again and reconnect.
                         if let headers { store.forgetToken(headers) }
+                        stream = nil
+                        lines = []
+                        scanned = 0
                         if reauthentications < 2 {
                             reauthentications += 1
-                            stream = nil
-                            lines = []
-                            scanned = 0
-                            return
+                        } else {
+                            // Fresh tokens refused too (etcd just restarted and its auth is not ready,
+                            // or a very slow path): retry with backoff within the reconnect budget.
+                            backoffCause = DatastoreError(.unauthorized, "etcd refused the watch: \(reason)", key: prefix)
                         }
-                        throw DatastoreError(.unauthorized, "etcd refused the watch: \(reason)", key: prefix)
+                        return
                     }
                     if reason.contains("permission denied") {
                         throw DatastoreError(.unauthorized, "etcd refused the watch: \(reason)", key: prefix)
