@@ -58,8 +58,9 @@ struct EtcdAuthenticationTests {
 
     @Test("an expired token is replaced; a watch survives an etcd restart with authentication on")
     func tokenExpiry() async throws {
-        // Simple tokens live --auth-token-ttl seconds without use.
-        try await EtcdServer.withEtcdServer(extraArguments: ["--auth-token-ttl", "2"]) { server in
+        // Simple tokens live --auth-token-ttl seconds without use (5 s: a loaded CI machine can take
+        // seconds between authenticating and using a token).
+        try await EtcdServer.withEtcdServer(extraArguments: ["--auth-token-ttl", "5"]) { server in
             try server.enableAuthentication(rootPassword: "root-pw", users: [Self.user])
             let store = EtcdKeyValueStore(configuration: server.configuration(username: "canal", password: Self.user.password))
             let first = try await store.put(bytes("/calico/t"), value: bytes("1"))
@@ -67,7 +68,7 @@ struct EtcdAuthenticationTests {
             // so counts are lower bounds.)
             let initial = store.authenticationCount.load(ordering: .relaxed)
             #expect(initial >= 1)
-            try await Task.sleep(for: .milliseconds(4500))
+            try await Task.sleep(for: .milliseconds(7000))
             let second = try await store.put(bytes("/calico/t"), value: bytes("2"))
             #expect(second > first)
             let renewed = store.authenticationCount.load(ordering: .relaxed)
@@ -78,7 +79,7 @@ struct EtcdAuthenticationTests {
             try await store.put(bytes("/calico/t"), value: bytes("3"))
             #expect(try await iterator.next()?.current?.text == "3")
             server.kill()
-            try await Task.sleep(for: .milliseconds(4500))
+            try await Task.sleep(for: .milliseconds(500))
             try await server.start()
             let writer = EtcdKeyValueStore(configuration: server.configuration(username: "canal", password: Self.user.password))
             // Right after a restart etcd may refuse fresh tokens for a moment: retry for a while.
