@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// A throwaway etcd for tests: a real `etcd` process on free loopback ports with a temporary data
-/// directory, which ``withEtcdServer(tls:_:)`` stops and deletes in every outcome.
+/// directory, which ``withEtcdServer(tls:listeningAlsoOn:extraArguments:_:)`` stops and deletes in every outcome.
 ///
 /// The binary is `$ETCD_BINARY`, else `/usr/bin/etcd`, else `etcd` on `PATH` (Debian: `apt-get install etcd-server`).
 public final class EtcdServer: Sendable {
@@ -62,15 +62,95 @@ public final class EtcdServer: Sendable {
 
     /// The client URL, e.g. `http://127.0.0.1:41234`.
     public let endpoint: String
-    /// The temporary data directory (deleted by ``withEtcdServer(tls:_:)``).
+    /// The temporary data directory (deleted by ``withEtcdServer(tls:listeningAlsoOn:extraArguments:_:)``).
     public let dataDirectory: URL
     private let clientPort: Int
     private let peerPort: Int
     private let tls: TLS?
+    private let extraArguments: [String]
     private let extraAddresses: [String]
     private let process: LockedProcess
 
-    private init(tls: TLS?, extraAddresses: [String] = []) throws {
+    /// An etcd user for ``enableAuthentication(rootPassword:users:)``.
+    public struct User: Sendable, Hashable {
+        /// The user name.
+        public var name: String
+        /// The password.
+        public var password: String
+        /// Key prefixes the user may read and write (through a role named after the user).
+        public var readWritePrefixes: [String]
+        /// Creates a user.
+        public init(name: String, password: String, readWritePrefixes: [String]) {
+            self.name = name
+            self.password = password
+            self.readWritePrefixes = readWritePrefixes
+        }
+    }
+
+    /// The `etcdctl` next to the etcd binary, else `/usr/bin/etcdctl`.
+    public static var etcdctlBinary: String {
+        if let binary {
+            let sibling = URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("etcdctl").path
+            if FileManager.default.isExecutableFile(atPath: sibling) { return sibling }
+        }
+        return "/usr/bin/etcdctl"
+    }
+
+    /// Runs `etcdctl` (API v3) against this server — with the TLS client material of
+    /// ``configuration()`` and, when given, `user` as `name:password` — and returns its output.
+    @discardableResult
+    public func etcdctl(_ arguments: [String], user: String? = nil) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.etcdctlBinary)
+        var global = ["--endpoints", endpoint]
+        if let ca = tls?.clientCAForServer { global += ["--cacert", ca] }
+        if let cert = tls?.clientCertFile, let key = tls?.clientKeyFile { global += ["--cert", cert, "--key", key] }
+        if let user { global += ["--user", user] }
+        process.arguments = global + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["ETCDCTL_API"] = "3"
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw EtcdServerError("etcdctl \(arguments.joined(separator: " ")) failed: \(String(decoding: errors, as: UTF8.self))")
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Turns on etcd authentication: creates `root` (with the root role) and each user with a
+    /// role of its own granting read-write access to its prefixes, then runs `auth enable`.
+    /// Afterwards every request needs credentials (see ``configuration(username:password:)``).
+    public func enableAuthentication(rootPassword: String, users: [User]) throws {
+        try etcdctl(["user", "add", "root:\(rootPassword)"])
+        try etcdctl(["role", "add", "root"])
+        try etcdctl(["user", "grant-role", "root", "root"])
+        for user in users {
+            try etcdctl(["role", "add", user.name])
+            for prefix in user.readWritePrefixes {
+                try etcdctl(["role", "grant-permission", user.name, "--prefix=true", "readwrite", prefix])
+            }
+            try etcdctl(["user", "add", "\(user.name):\(user.password)"])
+            try etcdctl(["user", "grant-role", user.name, user.name])
+        }
+        try etcdctl(["auth", "enable"])
+    }
+
+    /// ``configuration()`` with credentials.
+    public func configuration(username: String, password: String) -> EtcdConfiguration {
+        var configuration = configuration()
+        configuration.username = username
+        configuration.password = password
+        return configuration
+    }
+
+    private init(tls: TLS?, extraAddresses: [String] = [], extraArguments: [String] = []) throws {
         guard EtcdServer.binary != nil else {
             throw EtcdServerError("etcd is not installed (apt-get install etcd-server, or set ETCD_BINARY)")
         }
@@ -78,6 +158,7 @@ public final class EtcdServer: Sendable {
         peerPort = try Self.freePort()
         self.tls = tls
         self.extraAddresses = extraAddresses
+        self.extraArguments = extraArguments
         endpoint = "\(tls == nil ? "http" : "https")://127.0.0.1:\(clientPort)"
         dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("canal-etcd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
@@ -114,7 +195,7 @@ public final class EtcdServer: Sendable {
             arguments += ["--cert-file", tls.certFile, "--key-file", tls.keyFile]
             if let clientCA = tls.clientCAFile { arguments += ["--client-cert-auth", "--trusted-ca-file", clientCA] }
         }
-        process.arguments = arguments
+        process.arguments = arguments + extraArguments
         let log = dataDirectory.appendingPathComponent("etcd.log")
         if !FileManager.default.fileExists(atPath: log.path) {
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -151,6 +232,8 @@ public final class EtcdServer: Sendable {
             do {
                 _ = try await store.get(Array("/health-probe".utf8))
                 return
+            } catch let error as DatastoreError where error.code == .unauthorized {
+                return  // authentication is enabled: the server answered
             } catch {
                 lastError = error
             }
@@ -184,11 +267,13 @@ public final class EtcdServer: Sendable {
 
     /// Runs `body` with a fresh, started etcd; stops it and deletes its data in every outcome.
     /// `listeningAlsoOn`: further local addresses etcd serves clients on (same port), each of which
-    /// must already be assigned to an interface.
+    /// must already be assigned to an interface. `extraArguments` are added to etcd's command line
+    /// (e.g. `--auth-token-ttl 1`).
     public static func withEtcdServer<T>(
-        tls: TLS? = nil, listeningAlsoOn extraAddresses: [String] = [], _ body: (EtcdServer) async throws -> T
+        tls: TLS? = nil, listeningAlsoOn extraAddresses: [String] = [], extraArguments: [String] = [],
+        _ body: (EtcdServer) async throws -> T
     ) async throws -> T {
-        let server = try EtcdServer(tls: tls, extraAddresses: extraAddresses)
+        let server = try EtcdServer(tls: tls, extraAddresses: extraAddresses, extraArguments: extraArguments)
         defer { server.cleanUp() }
         try await server.start()
         return try await body(server)

@@ -182,8 +182,10 @@ enum DatastoreBenchmark {
             try? FileManager.default.removeItem(at: directory)
         }
         let store = EtcdKeyValueStore(configuration: EtcdConfiguration(endpoints: [endpoint]))
+        // CANAL_BENCH_CASES=put.c1,range.c16 limits the run to those cases (and skips the watch).
+        let only = ProcessInfo.processInfo.environment["CANAL_BENCH_CASES"].map { Set($0.split(separator: ",").map(String.init)) }
         for op in ["put", "range", "cas"] {
-            for concurrency in [1, 16] {
+            for concurrency in [1, 16] where only?.contains("\(op).c\(concurrency)") ?? true {
                 // Alternate the order to spread drift between the two sides.
                 let raw1 = Double(try runProgram(binary, [endpoint, op, "\(concurrency)", "\(seconds / 2)"]).trimmingCharacters(in: .whitespacesAndNewlines))! / (seconds / 2)
                 let canal = try await canalOps(store, op: op, concurrency: concurrency, seconds: seconds)
@@ -194,6 +196,7 @@ enum DatastoreBenchmark {
                 ratio("datastore.\(op).c\(concurrency)", canal / raw)
             }
         }
+        if only != nil { return true }
         let (canal, reference) = try await watchLatency(store, endpoint: endpoint, count: 300)
         bench("datastore.watch.latency.canal.p50", percentile(canal, 0.5), "ms")
         bench("datastore.watch.latency.canal.p99", percentile(canal, 0.99), "ms")

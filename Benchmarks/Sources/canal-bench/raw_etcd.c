@@ -1,5 +1,8 @@
 /* The reference side of `canal-bench datastore`: a raw HTTP keep-alive loop over etcd's v3 JSON
- * gateway with libcurl, one easy handle (one connection) per thread.
+ * gateway with libcurl, one easy handle (one connection) per thread. Each request's endpoint and
+ * body are what Canal's EtcdKeyValueStore sends for the same operation (put: /v3/kv/put without
+ * prev_kv; range: a linearizable /v3/kv/range of one key; cas: a txn comparing mod_revision, putting
+ * on success and reading the key on failure), so both sides ask etcd for the same work.
  * usage: raw_etcd URL OP(put|range|cas) THREADS SECONDS ; prints the total number of operations. */
 #include <curl/curl.h>
 #include <pthread.h>
@@ -68,7 +71,8 @@ static void *worker(void *arg) {
         if (!strcmp(op, "cas")) {
             snprintf(body, sizeof body,
                 "{\"compare\":[{\"key\":\"%s\",\"target\":\"MOD\",\"result\":\"EQUAL\",\"mod_revision\":\"%lld\"}],"
-                "\"success\":[{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\"}}]}", k64, rev, k64, v64);
+                "\"success\":[{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\"}}],"
+                "\"failure\":[{\"request_range\":{\"key\":\"%s\"}}]}", k64, rev, k64, v64, k64);
             curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         }
         b.len = 0;

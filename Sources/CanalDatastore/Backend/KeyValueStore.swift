@@ -65,9 +65,10 @@ extension KeyValueStore {
     /// Throws `alreadyExists` with the existing value in ``DatastoreError/current``.
     @discardableResult
     public func create(_ key: [UInt8], value: [UInt8], lease: LeaseID? = nil) async throws -> Revision {
-        let result = try await transaction(
-            Transaction(if: [.absent(key)], then: [.put(key: key, value: value, lease: lease)], else: [.get(key: key)])
-        )
+        var request = Transaction(
+            if: [.absent(key)], then: [.put(key: key, value: value, lease: lease)], else: [.get(key: key)])
+        request.returnsPreviousValues = false
+        let result = try await transaction(request)
         guard result.succeeded else {
             let current = result.results.first ?? nil
             throw DatastoreError(
@@ -86,11 +87,11 @@ extension KeyValueStore {
         guard revision > .zero else {
             throw DatastoreError(.invalidArgument, "an update needs the revision the caller read", key: key)
         }
-        let result = try await transaction(
-            Transaction(
-                if: [.modRevision(key, is: revision)], then: [.put(key: key, value: value, lease: lease)],
-                else: [.get(key: key)])
-        )
+        var request = Transaction(
+            if: [.modRevision(key, is: revision)], then: [.put(key: key, value: value, lease: lease)],
+            else: [.get(key: key)])
+        request.returnsPreviousValues = false
+        let result = try await transaction(request)
         guard result.succeeded else { throw Self.compareFailure(key: key, expected: revision, current: result.results.first ?? nil) }
         return result.revision
     }
@@ -98,7 +99,9 @@ extension KeyValueStore {
     /// Writes `key` unconditionally (Calico's Apply); returns the revision of the write.
     @discardableResult
     public func put(_ key: [UInt8], value: [UInt8], lease: LeaseID? = nil) async throws -> Revision {
-        try await transaction(Transaction(if: [], then: [.put(key: key, value: value, lease: lease)])).revision
+        var request = Transaction(if: [], then: [.put(key: key, value: value, lease: lease)])
+        request.returnsPreviousValues = false
+        return try await transaction(request).revision
     }
 
     /// Deletes `key`, only if its mod revision is still `revision` when one is given; returns the deleted value.

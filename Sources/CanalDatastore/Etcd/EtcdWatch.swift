@@ -32,11 +32,28 @@ public struct EtcdWatch: AsyncSequence, Sendable {
         var nextRevision: Revision?
         var stream: CurlStream?
         var lines: [UInt8] = []
+        /// How much of ``lines`` is known to hold no newline (a long frame arrives in many chunks).
+        var scanned = 0
         var pending: [WatchEvent] = []
         var pendingIndex = 0
         var attempt = 0
         var failingSince: ContinuousClock.Instant?
         var lastFailure: (any Error)?
+        /// The revision of the last decoded event and how many of its events were decoded.
+        var openRevision: Revision?
+        var openCount = 0
+        /// The last frame was a fragment: ``openRevision`` may have more events.
+        var fragmentOpen = false
+        /// Events at ``nextRevision`` to skip after a reconnect (delivered before it, in a fragment).
+        var skipAtResume = 0
+        /// Re-authentications since the last established stream (two are allowed, as for requests).
+        var reauthentications = 0
+        /// A failure to wait out (with backoff) before the next connection attempt.
+        var backoffCause: DatastoreError?
+        /// The auth headers the current stream was opened with.
+        var headers: [String]?
+        /// Backpressure counters shared by the streams of this iterator.
+        package let statistics = StreamStatistics()
 
         init(store: EtcdKeyValueStore, prefix: [UInt8], nextRevision: Revision?) {
             self.store = store
@@ -50,6 +67,10 @@ public struct EtcdWatch: AsyncSequence, Sendable {
                 if Task.isCancelled { return nil }
                 pending = []
                 pendingIndex = 0
+                if let cause = backoffCause {
+                    backoffCause = nil
+                    try await dropConnection(cause)
+                }
                 if stream == nil { try await connect() }
                 guard let stream else { continue }
                 let chunk: [UInt8]?
@@ -77,19 +98,27 @@ public struct EtcdWatch: AsyncSequence, Sendable {
             let headers: [String]
             do {
                 headers = try await store.requestHeaders()
+                if nextRevision == nil {
+                    // Pin the start before the watch exists: the changes after the store's current
+                    // revision. Were it pinned only by the `created` reply, a connection lost before
+                    // that reply would restart "from now" and silently skip what happened between.
+                    nextRevision = try await store.currentRevision().next
+                }
             } catch let error as DatastoreError where error.code == .unavailable || error.code == .timeout {
                 try await dropConnection(error)
                 return
             }
-            let request = WireWatchCreate(
-                create_request: .init(
-                    key: Wire.encode(prefix.isEmpty ? [0] : prefix), range_end: Wire.encode(prefix.prefixRangeEnd),
-                    start_revision: nextRevision?.description, prev_kv: true, progress_notify: true))
+            // Resuming inside a fragmented revision: etcd replays it whole, so skip what was delivered.
+            skipAtResume = fragmentOpen && openRevision == nextRevision ? openCount : 0
             let url = EtcdKeyValueStore.join(endpoints[attempt % endpoints.count], "/v3/watch")
             lines = []
+            scanned = 0
+            self.headers = headers
             stream = store.client.stream(
-                HTTPRequest(url: url, body: try [UInt8](JSONEncoder().encode(request)), headers: headers, timeout: nil),
-                highWatermark: store.configuration.watchBufferLimit)
+                HTTPRequest(
+                    url: url, body: WireRequest.watchCreate(prefix: prefix, startRevision: nextRevision),
+                    headers: headers, timeout: nil),
+                highWatermark: store.configuration.watchBufferLimit, statistics: statistics)
         }
 
         /// Forgets the connection and waits before the next attempt; throws `unavailable` once the
@@ -97,6 +126,7 @@ public struct EtcdWatch: AsyncSequence, Sendable {
         private mutating func dropConnection(_ error: any Error) async throws {
             stream = nil
             lines = []
+            scanned = 0
             attempt += 1
             let now = ContinuousClock.now
             let since = failingSince ?? now
@@ -112,13 +142,20 @@ public struct EtcdWatch: AsyncSequence, Sendable {
         }
 
         private mutating func decodeFrames() throws {
-            while let newline = lines.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = Array(lines[..<newline])
-                lines.removeSubrange(...newline)
+            var start = 0
+            defer {
+                if start > 0, !lines.isEmpty { lines.removeSubrange(..<Swift.min(start, lines.count)) }
+                scanned = lines.count  // no newline in what is left: search only new bytes next time
+            }
+            var from = Swift.min(scanned, lines.count)
+            while let newline = lines[from...].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(lines[start..<newline])
+                start = newline + 1
+                from = start
                 guard !line.allSatisfy({ $0 == 0x20 || $0 == 0x0d }) else { continue }
                 let frame: WireWatchFrame
                 do {
-                    frame = try JSONDecoder().decode(WireWatchFrame.self, from: Data(line))
+                    frame = try WireWatchFrame.decode(line)
                 } catch {
                     throw DatastoreError(.unavailable, "cannot decode a watch frame from etcd", key: prefix, cause: error)
                 }
@@ -127,40 +164,75 @@ public struct EtcdWatch: AsyncSequence, Sendable {
                     if mapped.code == .unavailable || mapped.code == .timeout {
                         stream = nil
                         lines = []
+                        scanned = 0
                         return
                     }
-                    if mapped.code == .unauthorized { store.forgetToken() }
+                    if mapped.code == .unauthorized, let headers { store.forgetToken(headers) }
                     throw mapped
                 }
                 guard let result = frame.result else { continue }
-                if result.canceled == true {
-                    let compacted = Wire.int(result.compact_revision)
-                    if compacted > 0 {
+                if result.canceled {
+                    if result.compactRevision > 0 {
                         throw DatastoreError(
                             .compacted, "watch start revision \(nextRevision?.description ?? "?") has been compacted",
-                            key: prefix, revision: Revision(compacted))
+                            key: prefix, revision: Revision(result.compactRevision))
                     }
-                    throw DatastoreError(
-                        .unavailable, "etcd cancelled the watch: \(result.cancel_reason ?? "no reason given")", key: prefix)
+                    let reason = result.cancelReason ?? "no reason given"
+                    if reason.contains("invalid auth token") || reason.contains("Unauthenticated") {
+                        // The token expired (e.g. while reconnecting): authenticate again and reconnect.
+                        if let headers { store.forgetToken(headers) }
+                        stream = nil
+                        lines = []
+                        scanned = 0
+                        if reauthentications < 2 {
+                            reauthentications += 1
+                        } else {
+                            // Fresh tokens refused too (etcd just restarted and its auth is not ready,
+                            // or a very slow path): retry with backoff within the reconnect budget.
+                            backoffCause = DatastoreError(.unauthorized, "etcd refused the watch: \(reason)", key: prefix)
+                        }
+                        return
+                    }
+                    if reason.contains("permission denied") {
+                        throw DatastoreError(.unauthorized, "etcd refused the watch: \(reason)", key: prefix)
+                    }
+                    throw DatastoreError(.unavailable, "etcd cancelled the watch: \(reason)", key: prefix)
                 }
-                if result.created == true {
-                    // The stream is established: reset the failure budget and pin the start revision.
+                if result.created {
+                    // The stream is established: reset the failure budget.
                     failingSince = nil
                     attempt = 0
-                    if nextRevision == nil { nextRevision = Revision(Wire.int(result.header?.revision) + 1) }
+                    reauthentications = 0
                 }
-                for event in result.events ?? [] {
-                    guard let kv = event.kv else { continue }
-                    let key = Wire.decode(kv.key)
-                    let revision = Revision(Wire.int(kv.mod_revision))
-                    let previous = event.prev_kv.map(Wire.keyValue)
-                    if event.type == "DELETE" {
-                        pending.append(WatchEvent(kind: .delete, key: key, current: nil, previous: previous, revision: revision))
-                    } else {
-                        pending.append(
-                            WatchEvent(kind: .put, key: key, current: Wire.keyValue(kv), previous: previous, revision: revision))
+                for event in result.events {
+                    // After a reconnect in the middle of a fragmented revision, skip what was delivered.
+                    if skipAtResume > 0 {
+                        if event.revision == nextRevision {
+                            skipAtResume -= 1
+                            continue
+                        }
+                        skipAtResume = 0
                     }
-                    nextRevision = revision.next
+                    pending.append(event)
+                    if event.revision == openRevision {
+                        openCount += 1
+                    } else {
+                        openRevision = event.revision
+                        openCount = 1
+                    }
+                }
+                // A frame that is not a fragment ends on a revision boundary; a fragment may not, so
+                // a reconnect then restarts at that revision and skips the events already seen.
+                if let open = openRevision {
+                    if result.fragment {
+                        nextRevision = open
+                        fragmentOpen = true
+                    } else {
+                        fragmentOpen = false
+                        nextRevision = open.next
+                        openRevision = nil
+                        openCount = 0
+                    }
                 }
             }
         }

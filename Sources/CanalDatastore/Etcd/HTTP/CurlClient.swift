@@ -1,6 +1,6 @@
 internal import CCurl
 import Foundation
-import Synchronization
+package import Synchronization
 
 /// TLS material for HTTPS endpoints (PEM file paths).
 struct CurlTLS: Sendable, Hashable {
@@ -50,7 +50,7 @@ final class CurlClient: Sendable {
         let sink = BufferSink()
         let transfer = CurlTransfer(request: request, sink: sink)
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
+            try await withUnsafeThrowingContinuation { continuation in
                 sink.setContinuation(continuation)
                 loop.submit(.add(transfer))
             }
@@ -60,8 +60,8 @@ final class CurlClient: Sendable {
     }
 
     /// Starts a streaming request; read its body with ``CurlStream/read()``.
-    func stream(_ request: HTTPRequest, highWatermark: Int) -> CurlStream {
-        let sink = StreamSink(highWatermark: highWatermark)
+    func stream(_ request: HTTPRequest, highWatermark: Int, statistics: StreamStatistics = StreamStatistics()) -> CurlStream {
+        let sink = StreamSink(highWatermark: highWatermark, statistics: statistics)
         let transfer = CurlTransfer(request: request, sink: sink)
         let stream = CurlStream(transfer: transfer, sink: sink, loop: loop)
         loop.submit(.add(transfer))
@@ -83,13 +83,13 @@ protocol CurlSink: Sendable {
 final class BufferSink: CurlSink {
     private struct State {
         var body: [UInt8] = []
-        var continuation: CheckedContinuation<HTTPResponse, any Error>?
+        var continuation: UnsafeContinuation<HTTPResponse, any Error>?
         var done = false
     }
     private let state = Mutex(State())
     private static let limit = 256 << 20
 
-    func setContinuation(_ continuation: CheckedContinuation<HTTPResponse, any Error>) {
+    func setContinuation(_ continuation: UnsafeContinuation<HTTPResponse, any Error>) {
         state.withLock { $0.continuation = continuation }
     }
 
@@ -110,6 +110,20 @@ final class BufferSink: CurlSink {
     }
 }
 
+/// Counters of a streaming transfer's flow control, for tests and diagnostics.
+package final class StreamStatistics: Sendable {
+    /// Times the transfer was paused because the reader had not drained the buffer.
+    package let pauses = Atomic<Int>(0)
+    /// Body bytes accepted into the buffer so far.
+    package let receivedBytes = Atomic<Int>(0)
+    /// Bytes buffered now, not yet taken by the reader.
+    package let bufferedBytes = Atomic<Int>(0)
+    /// The most bytes ever buffered at once.
+    package let peakBufferedBytes = Atomic<Int>(0)
+
+    package init() {}
+}
+
 /// Buffers a streaming body up to a high watermark; above it the transfer is paused until the
 /// reader drains the buffer.
 final class StreamSink: CurlSink {
@@ -121,21 +135,32 @@ final class StreamSink: CurlSink {
     }
     private let state = Mutex(State())
     let highWatermark: Int
+    let statistics: StreamStatistics
 
-    init(highWatermark: Int) { self.highWatermark = max(1, highWatermark) }
+    init(highWatermark: Int, statistics: StreamStatistics) {
+        self.highWatermark = max(1, highWatermark)
+        self.statistics = statistics
+    }
 
     func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
+        let (accepted, waiter, buffered): (Bool, CheckedContinuation<Void, Never>?, Int) = state.withLock { state in
             if state.buffer.count >= highWatermark {
                 state.paused = true
-                return nil
+                return (false, nil, state.buffer.count)
             }
             state.buffer.append(contentsOf: bytes)
             defer { state.waiter = nil }
-            return state.waiter
+            return (true, state.waiter, state.buffer.count)
+        }
+        if accepted {
+            statistics.receivedBytes.add(bytes.count, ordering: .relaxed)
+            statistics.bufferedBytes.store(buffered, ordering: .relaxed)
+            statistics.peakBufferedBytes.max(buffered, ordering: .relaxed)
+        } else {
+            statistics.pauses.add(1, ordering: .relaxed)
         }
         waiter?.resume()
-        return !state.withLock { $0.paused }
+        return accepted
     }
 
     func complete(_ result: Result<Int, any Error>) {
@@ -160,6 +185,7 @@ final class StreamSink: CurlSink {
                 state.buffer = []
                 let resume = state.paused
                 state.paused = false
+                statistics.bufferedBytes.store(0, ordering: .relaxed)
                 return .bytes(bytes, resume: resume)
             }
             if let finished = state.finished { return .finished(finished) }
@@ -221,16 +247,16 @@ final class CurlStream: Sendable {
     }
 }
 
-/// One easy handle and what it needs while it runs.
+/// One transfer and what it needs while it runs.
 ///
-/// `@unchecked Sendable`: the handle, header list and error buffer are created in `init` and
-/// afterwards used only on the loop thread (configured, added, paused, removed and freed there);
-/// other threads only pass the reference around inside loop commands. The sink is itself Sendable.
+/// `@unchecked Sendable`: the handle and error buffer are used only on the loop thread (configured,
+/// added, paused, removed and recycled there); other threads only pass the reference around inside
+/// loop commands. The sink is itself Sendable.
 final class CurlTransfer: @unchecked Sendable {
     let request: HTTPRequest
     let sink: any CurlSink
+    let isStream: Bool
     var easy: UnsafeMutableRawPointer?
-    var headerList: UnsafeMutablePointer<curl_slist>?
     let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
     var cancelled = false
     var done = false
@@ -238,12 +264,12 @@ final class CurlTransfer: @unchecked Sendable {
     init(request: HTTPRequest, sink: any CurlSink) {
         self.request = request
         self.sink = sink
+        isStream = sink is StreamSink
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
     deinit {
         if let easy { curl_easy_cleanup(easy) }
-        if let headerList { curl_slist_free_all(headerList) }
         errorBuffer.deallocate()
     }
 
@@ -252,8 +278,13 @@ final class CurlTransfer: @unchecked Sendable {
 
 /// The multi handle and its thread's state.
 ///
-/// `@unchecked Sendable`: `multi` and `active` are touched only by the loop thread (`run()` and the
-/// functions it calls); the command queue is a Mutex, and `curl_multi_wakeup` is thread-safe.
+/// `@unchecked Sendable`: `multi`, `active`, the handle pool and the header lists are touched only by
+/// the loop thread (`run()` and the functions it calls); the command queue is a Mutex, and
+/// `curl_multi_wakeup` is thread-safe.
+///
+/// Per request the loop avoids what it can: easy handles are recycled (`curl_easy_reset`, not
+/// `curl_easy_init`), header lists are built once per distinct header set, and a submitter wakes
+/// the loop only when it is asleep in `curl_multi_poll`.
 final class CurlLoop: @unchecked Sendable {
     enum Command {
         case add(CurlTransfer)
@@ -262,11 +293,21 @@ final class CurlLoop: @unchecked Sendable {
         case shutdown
     }
 
+    private struct Queue {
+        var commands: [Command] = []
+        /// The loop is (about to be) blocked in `curl_multi_poll` and needs a wake-up for new commands.
+        var sleeping = false
+    }
+
     private let multi: UnsafeMutableRawPointer
-    private let commands = Mutex<[Command]>([])
+    private let queue = Mutex(Queue())
     private var active: [UInt: CurlTransfer] = [:]
+    private var idleHandles: [UnsafeMutableRawPointer] = []
+    private var headerLists: [[String]: UnsafeMutablePointer<curl_slist>] = [:]
     private let tls: CurlTLS
     private let connectTimeout: Duration
+    private static let idleHandleLimit = 64
+    private static let headerListLimit = 16
 
     init(tls: CurlTLS, connectTimeout: Duration) {
         self.tls = tls
@@ -275,14 +316,21 @@ final class CurlLoop: @unchecked Sendable {
     }
 
     func submit(_ command: Command) {
-        commands.withLock { $0.append(command) }
-        curl_multi_wakeup(multi)
+        let wake = queue.withLock { queue in
+            queue.commands.append(command)
+            defer { queue.sleeping = false }
+            return queue.sleeping
+        }
+        if wake { curl_multi_wakeup(multi) }
     }
 
     func run() {
         var running: Int32 = 0
+        var commands: [Command] = []
+        var spinDeadline = ContinuousClock.now
         loop: while true {
-            for command in commands.withLock({ queue in defer { queue = [] }; return queue }) {
+            queue.withLock { queue in swap(&commands, &queue.commands) }
+            for command in commands {
                 switch command {
                 case .add(let transfer): add(transfer)
                 case .resume(let transfer):
@@ -293,6 +341,7 @@ final class CurlLoop: @unchecked Sendable {
                 case .shutdown: break loop
                 }
             }
+            commands.removeAll(keepingCapacity: true)
             curl_multi_perform(multi, &running)
             var queued: Int32 = 0
             while let message = curl_multi_info_read(multi, &queued) {
@@ -300,6 +349,7 @@ final class CurlLoop: @unchecked Sendable {
                     let transfer = active[UInt(bitPattern: easy)]
                 else { continue }
                 let code = canal_curl_msg_result(message)
+                completed += 1
                 if code == CURLE_OK {
                     var status = 0
                     canal_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
@@ -308,13 +358,56 @@ final class CurlLoop: @unchecked Sendable {
                     finish(transfer, .failure(CurlError(code: code, message: transfer.errorMessage)))
                 }
             }
-            curl_multi_poll(multi, nil, 0, 1000, nil)
+            if completed > 0 {
+                completed = 0
+                spinDeadline = ContinuousClock.now + Self.spin
+            }
+            if spinForCommand(until: spinDeadline) { continue }
+            let idle = queue.withLock { queue in
+                queue.sleeping = queue.commands.isEmpty
+                return queue.sleeping
+            }
+            if idle { curl_multi_poll(multi, nil, 0, 1000, nil) }
+            queue.withLock { $0.sleeping = false }
         }
         for transfer in Array(active.values) { finish(transfer, .failure(CancellationError())) }
-        for command in commands.withLock({ queue in defer { queue = [] }; return queue }) {
+        for command in queue.withLock({ queue in defer { queue.commands = [] }; return queue.commands }) {
             if case .add(let transfer) = command { finish(transfer, .failure(CancellationError())) }
         }
+        for easy in idleHandles { curl_easy_cleanup(easy) }
+        idleHandles = []
         curl_multi_cleanup(multi)
+        for list in headerLists.values { curl_slist_free_all(list) }
+        headerLists = [:]
+    }
+
+    /// How long the loop keeps checking for a new command after it completed a transfer before it
+    /// blocks in `curl_multi_poll`. A caller that just got its answer usually sends its next request
+    /// within microseconds; catching it here saves the wake-up through `curl_multi_wakeup`, which
+    /// on a busy machine can cost more than the request itself. Yields the CPU while it waits.
+    private static let spin = Duration.microseconds(50)
+    private var completed = 0
+
+    private func spinForCommand(until deadline: ContinuousClock.Instant) -> Bool {
+        while ContinuousClock.now < deadline {
+            if queue.withLock({ !$0.commands.isEmpty }) { return true }
+            sched_yield()
+        }
+        return false
+    }
+
+    private func headerList(_ headers: [String]) -> UnsafeMutablePointer<curl_slist>? {
+        if let list = headerLists[headers] { return list }
+        var list: UnsafeMutablePointer<curl_slist>?
+        for header in headers { list = curl_slist_append(list, header) }
+        // Header sets change only when an auth token does; keep the cache small. A list may still
+        // be in use by a running transfer, so evicted lists are dropped only when nothing runs.
+        if headerLists.count >= Self.headerListLimit, active.isEmpty {
+            for old in headerLists.values { curl_slist_free_all(old) }
+            headerLists = [:]
+        }
+        if let list { headerLists[headers] = list }
+        return list
     }
 
     private func add(_ transfer: CurlTransfer) {
@@ -322,7 +415,7 @@ final class CurlLoop: @unchecked Sendable {
             finish(transfer, .failure(CancellationError()))
             return
         }
-        guard let easy = curl_easy_init() else {
+        guard let easy = idleHandles.popLast() ?? curl_easy_init() else {
             finish(transfer, .failure(CurlError(code: CURLE_OUT_OF_MEMORY, message: "curl_easy_init failed")))
             return
         }
@@ -332,10 +425,10 @@ final class CurlLoop: @unchecked Sendable {
         canal_curl_easy_setopt_long(easy, CURLOPT_POST, 1)
         canal_curl_easy_setopt_off_t(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
         _ = request.body.withUnsafeBytes { canal_curl_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress ?? UnsafeRawPointer(transfer.errorBuffer)) }
-        for header in request.headers { transfer.headerList = curl_slist_append(transfer.headerList, header) }
-        canal_curl_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, transfer.headerList)
+        canal_curl_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, headerList(request.headers))
         canal_curl_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, transfer.errorBuffer)
         canal_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        canal_curl_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
         canal_curl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         canal_curl_easy_setopt_long(easy, CURLOPT_TCP_KEEPIDLE, 10)
         canal_curl_easy_setopt_long(easy, CURLOPT_TCP_KEEPINTVL, 5)
@@ -358,6 +451,14 @@ final class CurlLoop: @unchecked Sendable {
         if let easy = transfer.easy {
             curl_multi_remove_handle(multi, easy)
             active.removeValue(forKey: UInt(bitPattern: easy))
+            transfer.easy = nil
+            // Recycle the handle: reset drops every option (and so every pointer into the transfer).
+            if idleHandles.count < Self.idleHandleLimit {
+                curl_easy_reset(easy)
+                idleHandles.append(easy)
+            } else {
+                curl_easy_cleanup(easy)
+            }
         }
         transfer.sink.complete(result)
     }
@@ -374,5 +475,5 @@ private let curlWriteCallback: curl_write_callback = { pointer, size, count, use
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(userData).takeUnretainedValue()
     let length = size * count
     if transfer.sink.receive(UnsafeRawBufferPointer(start: pointer, count: length)) { return length }
-    return transfer.sink is StreamSink ? canal_curl_writefunc_pause() : 0
+    return transfer.isStream ? canal_curl_writefunc_pause() : 0
 }

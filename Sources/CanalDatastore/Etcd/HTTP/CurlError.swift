@@ -27,8 +27,26 @@ public struct CurlError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// Certificate, key or handshake problems.
     var isTLSFailure: Bool {
-        [CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
-         CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_CRL_BADFILE, CURLE_USE_SSL_FAILED]
-            .contains { Int($0.rawValue) == code }
+        if [CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
+            CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_CRL_BADFILE, CURLE_USE_SSL_FAILED]
+            .contains(where: { Int($0.rawValue) == code })
+        {
+            return true
+        }
+        // With TLS 1.3 the server checks the client certificate after the handshake: its refusal
+        // arrives as an alert on the first read or write.
+        return [CURLE_RECV_ERROR, CURLE_SEND_ERROR].contains { Int($0.rawValue) == code }
+            && (message.contains("SSL") || message.contains("alert"))
+    }
+
+    /// Sending or receiving on an established connection failed.
+    var isSendOrReceiveFailure: Bool {
+        [CURLE_RECV_ERROR, CURLE_SEND_ERROR].contains { Int($0.rawValue) == code }
+    }
+
+    /// The server refused the client certificate (a TLS alert about the certificate or its CA).
+    var isClientCertificateRefused: Bool {
+        message.contains("alert unknown ca") || message.contains("alert bad certificate")
+            || message.contains("alert certificate required") || message.contains("alert certificate unknown")
     }
 }
