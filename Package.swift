@@ -18,7 +18,10 @@ let package = Package(
         .library(name: "CanalPolicy", targets: ["CanalPolicy"]),
         .library(name: "CanalBGP", targets: ["CanalBGP"]),
         .library(name: "CanalIPAM", targets: ["CanalIPAM"]),
+        .library(name: "CanalAgent", targets: ["CanalAgent"]),
+        .library(name: "CanalTesting", targets: ["CanalTesting"]),
         .executable(name: "canalctl", targets: ["canalctl"]),
+        .executable(name: "canal-agent", targets: ["canal-agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -63,6 +66,22 @@ let package = Package(
         .target(
             name: "CanalIPAM",
             dependencies: ["CanalDatastore", "CanalModel", "CanalSelector"],
+            swiftSettings: swiftSettings
+        ),
+        // The per-host policy agent's engine: datastore view, kernel read-back, delta planning, apply order.
+        .target(
+            name: "CanalAgent",
+            dependencies: ["CanalDatastore", "CanalModel", "CanalPolicy", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "canal-agent",
+            dependencies: [
+                "CanalAgent", "CanalDatastore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Examples/canal-agent",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -112,6 +131,11 @@ let package = Package(
                 "CanalIPAM", "CanalDatastore", "CanalModel", "CanalTesting",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanalAgentTests",
+            dependencies: ["CanalAgent", "CanalPolicy", "CanalModel", "CanalDatastore", "CanalTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

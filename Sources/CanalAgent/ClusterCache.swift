@@ -1,0 +1,52 @@
+import CanalDatastore
+import CanalModel
+import CanalPolicy
+
+/// The agent's view of the datastore: the last good value of every policy-relevant key.
+///
+/// Fail closed: a value that does not decode is logged and the key keeps its previous value
+/// (treating it as deleted could open endpoints a policy under that key protects).
+struct ClusterCache: Sendable {
+    /// Kinds the agent watches.
+    static let kinds: [ResourceKind] = [
+        .workloadEndpoint, .hostEndpoint, .profile, .tier, .networkPolicy, .globalNetworkPolicy,
+        .networkSet, .globalNetworkSet, .felixConfiguration,
+    ]
+
+    private(set) var resources: [String: any AnyResource] = [:]
+    /// Keys whose latest value could not be decoded, with the reason.
+    private(set) var undecodable: [String: String] = [:]
+    /// Bumped on every change.
+    private(set) var generation = 0
+
+    /// Applies one update; returns a problem to log, if any.
+    mutating func apply(_ update: SyncUpdate) -> String? {
+        generation += 1
+        if update.kind == .delete {
+            resources.removeValue(forKey: update.key)
+            undecodable.removeValue(forKey: update.key)
+            return nil
+        }
+        if let resource = update.resource {
+            resources[update.key] = resource
+            undecodable.removeValue(forKey: update.key)
+            return nil
+        }
+        let reason = update.error.map { "\($0)" } ?? "not a resource"
+        undecodable[update.key] = reason
+        return reason
+    }
+
+    /// The compiler's input.
+    func clusterState() -> ClusterState {
+        ClusterState(resources: resources.keys.sorted().map { resources[$0]! })
+    }
+
+    /// The dataplane settings: the node's `node.<name>` FelixConfiguration, else `default`.
+    func dataplaneConfiguration(node: String) throws(PolicyCompileError) -> DataplaneConfiguration {
+        let configs = resources.values.compactMap { $0 as? FelixConfiguration }
+        guard let config = configs.first(where: { $0.metadata.name == "node.\(node)" })
+            ?? configs.first(where: { $0.metadata.name == "default" }) else { return .default }
+        return try DataplaneConfiguration(config.spec)
+    }
+}
