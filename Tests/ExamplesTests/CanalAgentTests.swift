@@ -98,6 +98,76 @@ struct CanalAgentTests {
     }
 }
 
+extension CanalAgentTests {
+    /// etcd killed for 10 s: enforcement stays. Then the agent is cut off from etcd while etcd is
+    /// back and a change is made; once the agent reaches etcd again the change is enforced.
+    @Test(.timeLimit(.minutes(2))) func etcdOutage() async throws {
+        try await AgentHarness.with(test: "agent-etcd") { h in
+            try h.apply(AgentHarness.cluster)
+            let agent = try h.startAgent()
+            try await h.waitInSync(agent)
+            let (client, db, other) = (h.client, h.db, h.other)
+            let steady: [Probe: Bool] = [.tcp(db.ipv4, 8080): true, .tcp(db.ipv4, 9090): false]
+            try await h.expectEventually(within: 1, from: client, steady)
+
+            h.etcd.kill()
+            let start = Date()
+            var rounds = 0
+            while Date().timeIntervalSince(start) < 10 {
+                #expect(try h.reach(from: client, Array(steady.keys)) == steady)
+                #expect(try h.reach(from: other, [.tcp(db.ipv4, 8080)]) == [.tcp(db.ipv4, 8080): false])
+                rounds += 1
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            #expect(rounds >= 5)
+            #expect(agent.process.isRunning)
+
+            // A change the agent cannot see yet: etcd is back, the agent is partitioned from it.
+            h.forwarder.stop()
+            try await h.etcd.start()
+            try h.apply(AgentHarness.dbPolicy(port: 9090))
+            try await Task.sleep(for: .seconds(1))
+            #expect(try h.reach(from: client, Array(steady.keys)) == steady)
+            try h.forwarder.start()
+            let took = try await h.expectEventually(
+                within: 8, from: client, [.tcp(db.ipv4, 8080): false, .tcp(db.ipv4, 9090): true])
+            print("change made during the partition enforced \(took) s after the agent could reach etcd again")
+            try await h.waitInSync(agent)
+            #expect(agent.terminate() == 0)
+            #expect(try h.runAgent(["--cleanup"]).status == 0)
+        }
+    }
+
+    /// The nft dataplane: initial state, a change within a second, a flushed chain restored,
+    /// `--once`, and `--cleanup` removing the tables.
+    @Test(.timeLimit(.minutes(2))) func nftables() async throws {
+        try await AgentHarness.with(test: "agent-nft") { h in
+            try h.apply(AgentHarness.cluster)
+            let once = try h.runAgent(["--node", AgentHarness.nodeName, "--dataplane", "nft", "--once",
+                                       "--etcd-endpoints", h.etcd.endpoint])
+            #expect(once.status == 0, "\(once.output)")
+            let (client, db, other) = (h.client, h.db, h.other)
+            try await h.expectEventually(within: 1, from: client, [.tcp(db.ipv4, 8080): true, .tcp(db.ipv4, 9090): false])
+
+            let agent = try h.startAgent(["--dataplane", "nft"])
+            try await h.waitInSync(agent)
+            try await h.expectEventually(within: 5, from: client, [.tcp(db.ipv6, 8080): true, .tcp(db.ipv6, 9090): false])
+            try await h.expectEventually(within: 1, from: other, [.tcp(db.ipv4, 8080): false])
+            try h.apply(AgentHarness.dbPolicy(port: 9090))
+            try await h.expectEventually(within: 1, from: client, [.tcp(db.ipv4, 8080): false, .tcp(db.ipv4, 9090): true])
+
+            try h.node.exec(["nft", "flush", "chain", "ip", "canal", "filter-cali-tw-calib0000000002"])
+            try await h.expectEventually(within: 4, from: other, [.tcp(db.ipv4, 9090): false])
+            #expect(agent.logText.contains("replacing"))
+            #expect(agent.terminate() == 0)
+
+            #expect(try h.runAgent(["--cleanup"]).status == 0)
+            #expect(!(try h.node.exec(["nft", "list", "tables"]).contains("canal")))
+            #expect(try h.reach(from: other, [.tcp(db.ipv4, 9090)]) == [.tcp(db.ipv4, 9090): true])
+        }
+    }
+}
+
 /// Counters shared by a probing task and the test.
 final class ProbeCounters: Sendable {
     let stop = Atomic<Bool>(false)
