@@ -21,20 +21,28 @@ struct ClusterCache: Sendable {
 
     /// Applies one update; returns a problem to log, if any.
     mutating func apply(_ update: SyncUpdate) -> String? {
+        if update.kind == .delete { return delete(update.key) }
+        return put(update.key, update.resource, error: update.error.map { "\($0)" } ?? "not a resource")
+    }
+
+    /// A key's new value: the decoded resource, or (nil) the reason it did not decode.
+    mutating func put(_ key: String, _ resource: (any AnyResource)?, error: String) -> String? {
         generation += 1
-        if update.kind == .delete {
-            resources.removeValue(forKey: update.key)
-            undecodable.removeValue(forKey: update.key)
-            return nil
+        guard let resource else {
+            undecodable[key] = error
+            return error
         }
-        if let resource = update.resource {
-            resources[update.key] = resource
-            undecodable.removeValue(forKey: update.key)
-            return nil
-        }
-        let reason = update.error.map { "\($0)" } ?? "not a resource"
-        undecodable[update.key] = reason
-        return reason
+        resources[key] = resource
+        undecodable.removeValue(forKey: key)
+        return nil
+    }
+
+    /// A key's deletion.
+    mutating func delete(_ key: String) -> String? {
+        generation += 1
+        resources.removeValue(forKey: key)
+        undecodable.removeValue(forKey: key)
+        return nil
     }
 
     /// The compiler's input.
