@@ -17,6 +17,10 @@ public struct AgentConfiguration: Sendable {
     public var once: Bool
     /// How often the kernel is read back and repaired even when nothing changed.
     public var refreshInterval: Duration
+    /// How long after a write the kernel is read back to check it (Felix's post-write check).
+    public var postWriteCheckDelay: Duration
+    /// Whether ``ApplyReport/fullBytes`` is measured (renders the full state after each write).
+    public var reportsFullSize: Bool
     /// Where to write the health status (JSON), if anywhere.
     public var healthFile: String?
     /// The first wait after a failed apply; doubled after each further failure.
@@ -29,7 +33,8 @@ public struct AgentConfiguration: Sendable {
     /// A configuration for `node`; other settings have working defaults.
     public init(
         node: String, dataplane: DataplaneKind = .iptables, commands: KernelCommands = KernelCommands(),
-        once: Bool = false, refreshInterval: Duration = .seconds(90), healthFile: String? = nil,
+        once: Bool = false, refreshInterval: Duration = .seconds(90), postWriteCheckDelay: Duration = .seconds(1),
+        reportsFullSize: Bool = false, healthFile: String? = nil,
         minimumRetryInterval: Duration = .milliseconds(200), maximumRetryInterval: Duration = .seconds(30),
         onApply: (@Sendable (ApplyReport) -> Void)? = nil
     ) {
@@ -38,6 +43,8 @@ public struct AgentConfiguration: Sendable {
         self.commands = commands
         self.once = once
         self.refreshInterval = refreshInterval
+        self.postWriteCheckDelay = postWriteCheckDelay
+        self.reportsFullSize = reportsFullSize
         self.healthFile = healthFile
         self.minimumRetryInterval = minimumRetryInterval
         self.maximumRetryInterval = maximumRetryInterval
@@ -81,6 +88,12 @@ public struct Agent<Store: KeyValueStore>: Sendable {
         var cache = ClusterCache()
         var status = SyncStatus.waitingForDatastore
         var everInSync = false
+        /// The kernel should be read back at the next sync.
+        var readBackDue = false
+        /// When the next periodic read-back is due.
+        var nextRefresh = ContinuousClock.now
+        /// When the post-write check of the last write is due.
+        var postWriteCheck: ContinuousClock.Instant?
     }
 
     private final class Box: Sendable {
@@ -93,14 +106,16 @@ public struct Agent<Store: KeyValueStore>: Sendable {
     /// - Throws: ``AgentError`` in `once` mode when the policy does not compile or cannot be
     ///   applied; kernel tool errors when the first read of the kernel fails.
     public func run() async throws {
-        var dataplane = Dataplane(kind: configuration.dataplane, commands: configuration.commands, logger: logger)
+        var dataplane = Dataplane(kind: configuration.dataplane, commands: configuration.commands, logger: logger,
+                                  reportsFullSize: configuration.reportsFullSize)
         if try await !dataplane.hasCanalState() {
             let empty = try PolicyCompiler.compile(ClusterState(), node: configuration.node)
-            _ = try await dataplane.sync(v4: empty.ipv4, v6: empty.ipv6)
+            _ = try await dataplane.sync(v4: empty.ipv4, v6: empty.ipv6, readBack: true)
             logger.info("no Canal state in the kernel: workload traffic is dropped until the policy is applied")
         }
         let syncer = Syncer(store: store, kinds: ClusterCache.kinds)
         let box = Box()
+        box.state.withLock { $0.nextRefresh = .now + configuration.refreshInterval }
         let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let health = HealthFile(path: configuration.healthFile, logger: logger)
         health.write(inSync: false, detail: "waiting for the datastore")
@@ -128,9 +143,25 @@ public struct Agent<Store: KeyValueStore>: Sendable {
                     }
                 }
                 group.addTask { [configuration] in
+                    // Periodic read-backs, and the post-write check after each write.
+                    let tick = min(configuration.refreshInterval, configuration.postWriteCheckDelay, .milliseconds(250))
                     while true {
-                        try await Task.sleep(for: configuration.refreshInterval)
-                        wake.yield()
+                        try await Task.sleep(for: tick)
+                        let now = ContinuousClock.now
+                        let due = box.state.withLock { state -> Bool in
+                            var due = false
+                            if let check = state.postWriteCheck, check <= now {
+                                state.postWriteCheck = nil
+                                due = true
+                            }
+                            if state.nextRefresh <= now {
+                                state.nextRefresh = now + configuration.refreshInterval
+                                due = true
+                            }
+                            if due { state.readBackDue = true }
+                            return due
+                        }
+                        if due { wake.yield() }
                     }
                 }
                 group.addTask { [dataplane] in
@@ -154,11 +185,19 @@ public struct Agent<Store: KeyValueStore>: Sendable {
         var compiledGeneration = -1
         var compileError: String?
         var retry = configuration.minimumRetryInterval
+        var readBackNext = true  // the first sync reads the kernel
         for await _ in wakeups {
-            let (cache, status, everInSync) = box.state.withLock { ($0.cache, $0.status, $0.everInSync) }
+            let (cache, status, everInSync, readBackDue) = box.state.withLock { state in
+                defer { state.readBackDue = false }
+                return (state.cache, state.status, state.everInSync, state.readBackDue)
+            }
             guard everInSync else { continue }
+            readBackNext = readBackNext || readBackDue
+            var compileDuration = Duration.zero
             if cache.generation != compiledGeneration {
                 compiledGeneration = cache.generation
+                let compileStart = ContinuousClock.now
+                defer { compileDuration = ContinuousClock.now - compileStart }
                 do {
                     let settings = try cache.dataplaneConfiguration(node: configuration.node)
                     let compiled = try PolicyCompiler.compile(cache.clusterState(), node: configuration.node, configuration: settings)
@@ -175,8 +214,13 @@ public struct Agent<Store: KeyValueStore>: Sendable {
                 continue
             }
             do {
-                let report = try await dataplane.sync(v4: target.v4, v6: target.v6)
+                var report = try await dataplane.sync(v4: target.v4, v6: target.v6, readBack: readBackNext)
+                readBackNext = false
+                report.compileDuration = compileDuration
                 retry = configuration.minimumRetryInterval
+                if report.changed {
+                    box.state.withLock { $0.postWriteCheck = .now + configuration.postWriteCheckDelay }
+                }
                 configuration.onApply?(report)
                 if report.changed {
                     logger.info("applied \(report.bytesWritten) bytes (full state: \(report.fullBytes)) in \(report.duration)")
@@ -189,6 +233,7 @@ public struct Agent<Store: KeyValueStore>: Sendable {
                 if configuration.once { return }
             } catch {
                 if configuration.once { throw AgentError(description: "apply failed: \(error)") }
+                readBackNext = true
                 logger.error("apply failed: \(error); the previous rules stay; retrying in \(retry)")
                 health.write(inSync: false, detail: "apply failed: \(error)")
                 try await Task.sleep(for: retry)

@@ -1,3 +1,5 @@
+import CanalModel
+import CanalPolicy
 import Foundation
 
 /// What `iptables-save` shows of one table, as far as the agent cares: every chain with the
@@ -113,5 +115,65 @@ struct IPSetSnapshot: Sendable, Hashable {
         if member.hasSuffix("/32"), !member.contains(":") { return String(member.dropLast(3)) }
         if member.hasSuffix("/128"), member.contains(":") { return String(member.dropLast(4)) }
         return member
+    }
+}
+
+extension IptablesSnapshot {
+    /// The snapshot after `iptables-restore --noflush` ran `input` (the planner's own lines:
+    /// table headers, chain declarations, `-A`, `-I <chain> 1`, `-D <chain> <rule>`, `-X`), so the
+    /// agent can follow what it wrote without reading the kernel back after every write.
+    func applying(_ input: String) -> IptablesSnapshot {
+        var result = self
+        var table = ""
+        func rule(_ text: String) -> IptablesTableSnapshot.Rule { .init(hash: Self.hash(in: text), text: text) }
+        for line in input.split(separator: "\n").map(String.init) where line != "COMMIT" {
+            if line.hasPrefix("*") {
+                table = String(line.dropFirst())
+                if result.tables[table] == nil { result.tables[table] = IptablesTableSnapshot() }
+                continue
+            }
+            var t = result.tables[table] ?? IptablesTableSnapshot()
+            defer { result.tables[table] = t }
+            if line.hasPrefix(":") {
+                let name = String(line.dropFirst().split(separator: " ")[0])
+                if t.rules[name] == nil { t.chainOrder.append(name) }
+                t.rules[name] = []
+                continue
+            }
+            let words = line.split(separator: " ", maxSplits: 2).map(String.init)
+            guard words.count >= 2 else { continue }
+            let chain = words[1]
+            switch words[0] {
+            case "-X":
+                t.rules[chain] = nil
+                t.chainOrder.removeAll { $0 == chain }
+            case "-A" where words.count == 3:
+                if t.rules[chain] == nil { t.chainOrder.append(chain) }
+                t.rules[chain, default: []].append(rule(words[2]))
+            case "-I" where words.count == 3:
+                t.rules[chain, default: []].insert(rule(String(words[2].dropFirst(2))), at: 0)
+            case "-D" where words.count == 3:
+                let wanted = rule(words[2])
+                // Deleted by value: the kernel matches the rule, whatever its spelling; ours carry a hash.
+                if let index = t.rules[chain]?.firstIndex(where: { $0.text == wanted.text || ($0.hash != nil && $0.hash == wanted.hash) }) {
+                    t.rules[chain]!.remove(at: index)
+                }
+            default:
+                break
+            }
+        }
+        return result
+    }
+}
+
+extension IPSetSnapshot {
+    /// Canal's sets as they are once `sets` are programmed.
+    init(_ sets: [IPSet]) {
+        self.init()
+        for set in sets {
+            self.sets[set.name] = Set(
+                type: set.type.rawValue, family: set.family == .v4 ? "inet" : "inet6", maxSize: set.maxSize,
+                members: Swift.Set(set.members.map { Self.normalized($0.description) }))
+        }
     }
 }

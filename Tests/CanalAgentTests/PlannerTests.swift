@@ -90,8 +90,11 @@ func cluster(port: Int, clientRole: String = "client", withPolicy: Bool = true) 
         // (A label change alters only IP set members, not chains.)
         #expect(a.tables == b.tables ? delta.isEmpty : !delta.isEmpty)
         #expect(from == to || a != b)
+        let believed = kernel.snapshot.applying(delta)  // what the agent assumes without reading back
         kernel.restore(delta)
         #expect(planner.restoreInput(desired: b, actual: kernel.snapshot).isEmpty)
+        #expect(planner.restoreInput(desired: b, actual: believed).isEmpty)
+        #expect(believed.tables["filter"]?.rules == kernel.snapshot.tables["filter"]?.rules)
         let forward = kernel.snapshot.tables["filter"]!.rules["FORWARD"]!
         #expect(forward.filter { !$0.isOwned }.map(\.text) == ["-s 192.0.2.1/32 -j DROP"])
         #expect(forward.first?.text.contains("cali-FORWARD") == true)

@@ -43,6 +43,7 @@ enum AgentBenchmark {
 
         let store = EtcdKeyValueStore(configuration: etcd.configuration())
         let resources = ResourceClient(store: store)
+        try await resources.initialize()
         try await resources.create(resource(#"{"apiVersion":"projectcalico.org/v3","kind":"Profile","metadata":{"name":"kns.default"},"spec":{"ingress":[{"action":"Allow"}],"egress":[{"action":"Allow"}]}}"#))
         // 1,000 endpoints on the node (two of them real), 50 apps.
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -73,7 +74,7 @@ enum AgentBenchmark {
         var logger = Logger(label: "canal-agent")
         logger.logLevel = .warning
         let configuration = AgentConfiguration(
-            node: "node1", commands: KernelCommands(prefix: ["ip", "netns", "exec", node.namespace]),
+            node: "node1", commands: KernelCommands(prefix: ["ip", "netns", "exec", node.namespace]), reportsFullSize: true,
             onApply: { report in recorder.reports.withLock { $0.append((realtimeNanos(), report)) } })
         let agent = Agent(store: EtcdKeyValueStore(configuration: etcd.configuration()), configuration: configuration, logger: logger)
         let prober = try Prober(namespace: client.namespace, address: db.ipv4)
@@ -96,7 +97,7 @@ enum AgentBenchmark {
             try await Task.sleep(for: .milliseconds(300))
 
             var agentLatency: [Double] = [], etcdLatency: [Double] = [], written: [Double] = [], full: [Double] = []
-            var applyTimes: [Double] = []
+            var applyTimes: [Double] = [], compileTimes: [Double] = []
             for i in 1...changes {
                 let port = basePort + UInt16(i)
                 let watched = recorder.watchTimes.withLock { $0.count }
@@ -108,11 +109,15 @@ enum AgentBenchmark {
                 agentLatency.append(Double(enforced - t0) / 1e6)
                 while recorder.watchTimes.withLock({ $0.count }) <= watched { try await Task.sleep(for: .milliseconds(1)) }
                 etcdLatency.append(Double(recorder.watchTimes.withLock { $0[watched] } - t0) / 1e6)
-                try await Task.sleep(for: .milliseconds(150))  // let the apply's read-back settle
+                // The apply's report (with its full-size render) follows the writes.
+                while recorder.reports.withLock({ $0[before...].contains { $0.1.changed } }) == false {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
                 let applied = recorder.reports.withLock { Array($0[before...]) }.filter { $0.1.changed }
                 written.append(Double(applied.reduce(0) { $0 + $1.1.bytesWritten }))
                 full.append(Double(applied.last?.1.fullBytes ?? 0))
-                applyTimes += applied.map { Double($0.1.duration.components.attoseconds) / 1e15 + Double($0.1.duration.components.seconds) * 1e3 }
+                applyTimes += applied.map { milliseconds($0.1.duration) }
+                compileTimes += applied.map { milliseconds($0.1.compileDuration) }
             }
             let p50 = percentile(agentLatency, 0.5), etcd50 = percentile(etcdLatency, 0.5)
             bench("agent.firstSync", firstSync, "ms")
@@ -122,6 +127,7 @@ enum AgentBenchmark {
             bench("agent.etcdWatch.latency.p50", etcd50, "ms")
             bench("agent.etcdWatch.latency.p99", percentile(etcdLatency, 0.99), "ms")
             bench("agent.overWatch.p50", p50 - etcd50, "ms")
+            bench("agent.compile.duration.p50", percentile(compileTimes, 0.5), "ms")
             bench("agent.apply.duration.p50", percentile(applyTimes, 0.5), "ms")
             bench("agent.incremental.bytes.p50", percentile(written, 0.5), "B")
             bench("agent.full.bytes.p50", percentile(full, 0.5), "B")
@@ -133,6 +139,8 @@ enum AgentBenchmark {
         }
     }
 }
+
+func milliseconds(_ d: Duration) -> Double { Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15 }
 
 /// What the agent and the watch report, read by the benchmark.
 final class Recorder: Sendable {
