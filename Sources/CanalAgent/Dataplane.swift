@@ -37,7 +37,7 @@ struct Dataplane: Sendable {
     let logger: Logger
     /// Whether reports carry ``ApplyReport/fullBytes`` (a full render per apply).
     let reportsFullSize: Bool
-    private let planner = IptablesPlanner()
+    private var planner = IptablesPlanner()
     /// The last state written.
     private var written: (v4: RuleSet, v6: RuleSet)?
     /// (iptables) The kernel as the agent believes it is: the last read-back with the agent's
@@ -173,7 +173,7 @@ struct Dataplane: Sendable {
 
     /// Removes every chain, hook and IP set Canal owns (both dataplanes), leaving other rules alone.
     static func cleanup(commands: KernelCommands, logger: Logger) async throws {
-        let planner = IptablesPlanner()
+        var planner = IptablesPlanner()
         for (family, save, restore) in [(IPAddress.Family.v4, "iptables-save", "iptables-restore"),
                                         (.v6, "ip6tables-save", "ip6tables-restore")] {
             let actual = IptablesSnapshot(parsing: try await commands.run([save]))

@@ -14,10 +14,29 @@ import CanalPolicy
 /// there is never a moment when a chain that endpoints jump to is empty.
 struct IptablesPlanner: Sendable {
     let renderer = IptablesRenderer()
+    /// Rule hashes of the chains last planned, by family and name: a chain whose rules did not
+    /// change is not hashed again (hashing every rule of a large node dominates the plan).
+    private var hashCache: [HashKey: (rules: [ChainRule], hashes: [String])] = [:]
+
+    private struct HashKey: Hashable {
+        var family: IPAddress.Family
+        var table: TableName
+        var chain: String
+    }
+
+    init() {}
+
+    private mutating func hashes(_ chain: Chain, table: TableName, family: IPAddress.Family) -> [String] {
+        let key = HashKey(family: family, table: table, chain: chain.name)
+        if let cached = hashCache[key], cached.rules == chain.rules { return cached.hashes }
+        let hashes = renderer.hashes(chain.name, chain.rules, family: family)
+        hashCache[key] = (chain.rules, hashes)
+        return hashes
+    }
 
     /// The `--noflush` input that takes `actual` to `desired` (empty when they agree).
     /// Tables of `managedTables` absent from `desired` lose every Canal chain and hook.
-    func restoreInput(desired: RuleSet, actual: IptablesSnapshot,
+    mutating func restoreInput(desired: RuleSet, actual: IptablesSnapshot,
                       managedTables: [TableName] = TableName.allCases) -> String {
         var out = ""
         var names = desired.tables.map(\.name)
@@ -33,11 +52,15 @@ struct IptablesPlanner: Sendable {
         return out
     }
 
-    private func tableLines(_ table: Table, family: IPAddress.Family, kernel: IptablesTableSnapshot) -> String {
+    private mutating func tableLines(_ table: Table, family: IPAddress.Family, kernel: IptablesTableSnapshot) -> String {
         var declare = "", hookDeletes = "", bodies = "", hookAdds = "", deletes = ""
         let wanted = Set(table.chains.map(\.name))
+        // Forget chains that are gone, so the cache does not grow without bound.
+        for key in hashCache.keys where key.family == family && key.table == table.name && !wanted.contains(key.chain) {
+            hashCache.removeValue(forKey: key)
+        }
         for chain in table.chains {
-            let hashes = renderer.hashes(chain.name, chain.rules, family: family)
+            let hashes = hashes(chain, table: table.name, family: family)
             if let existing = kernel.rules[chain.name], existing.map(\.hash) == hashes.map(Optional.some) { continue }
             declare += ":\(chain.name) - -\n"
             for (rule, hash) in zip(chain.rules, hashes) {

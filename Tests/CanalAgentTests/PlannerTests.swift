@@ -84,16 +84,16 @@ func cluster(port: Int, clientRole: String = "client", withPolicy: Bool = true) 
         let b = try PolicyCompiler.compile(cluster(port: Self.variants[to].0, clientRole: Self.variants[to].1, withPolicy: Self.variants[to].2), node: "node1").ipv4
         var kernel = FakeIptables()
         kernel.restore("*filter\n-A FORWARD -s 192.0.2.1/32 -j DROP\n-A INPUT -j ACCEPT\nCOMMIT\n")
-        kernel.restore(planner.restoreInput(desired: a, actual: kernel.snapshot))
-        #expect(planner.restoreInput(desired: a, actual: kernel.snapshot).isEmpty)
-        let delta = planner.restoreInput(desired: b, actual: kernel.snapshot)
+        kernel.restore(IptablesPlanner.plan(desired: a, actual: kernel.snapshot))
+        #expect(IptablesPlanner.plan(desired: a, actual: kernel.snapshot).isEmpty)
+        let delta = IptablesPlanner.plan(desired: b, actual: kernel.snapshot)
         // (A label change alters only IP set members, not chains.)
         #expect(a.tables == b.tables ? delta.isEmpty : !delta.isEmpty)
         #expect(from == to || a != b)
         let believed = kernel.snapshot.applying(delta)  // what the agent assumes without reading back
         kernel.restore(delta)
-        #expect(planner.restoreInput(desired: b, actual: kernel.snapshot).isEmpty)
-        #expect(planner.restoreInput(desired: b, actual: believed).isEmpty)
+        #expect(IptablesPlanner.plan(desired: b, actual: kernel.snapshot).isEmpty)
+        #expect(IptablesPlanner.plan(desired: b, actual: believed).isEmpty)
         #expect(believed.tables["filter"]?.rules == kernel.snapshot.tables["filter"]?.rules)
         let forward = kernel.snapshot.tables["filter"]!.rules["FORWARD"]!
         #expect(forward.filter { !$0.isOwned }.map(\.text) == ["-s 192.0.2.1/32 -j DROP"])
@@ -107,8 +107,8 @@ func cluster(port: Int, clientRole: String = "client", withPolicy: Bool = true) 
         let a = try PolicyCompiler.compile(cluster(port: 8080), node: "node1").ipv4
         let b = try PolicyCompiler.compile(cluster(port: 9090), node: "node1").ipv4
         var kernel = FakeIptables()
-        kernel.restore(planner.restoreInput(desired: a, actual: kernel.snapshot))
-        let delta = planner.restoreInput(desired: b, actual: kernel.snapshot)
+        kernel.restore(IptablesPlanner.plan(desired: a, actual: kernel.snapshot))
+        let delta = IptablesPlanner.plan(desired: b, actual: kernel.snapshot)
         let declared = delta.split(separator: "\n").filter { $0.hasPrefix(":") }
         #expect(declared == [":cali-pi-gnp/db - -"])
         #expect(!delta.contains("-D ") && !delta.contains("-X "))
@@ -119,16 +119,16 @@ func cluster(port: Int, clientRole: String = "client", withPolicy: Bool = true) 
     @Test func repairsDrift() throws {
         let a = try PolicyCompiler.compile(cluster(port: 8080), node: "node1").ipv4
         var kernel = FakeIptables()
-        kernel.restore(planner.restoreInput(desired: a, actual: kernel.snapshot))
+        kernel.restore(IptablesPlanner.plan(desired: a, actual: kernel.snapshot))
         kernel.snapshot.tables["filter"]!.rules["cali-tw-calib2"] = []
         kernel.snapshot.tables["filter"]!.rules["OUTPUT"] = []
         kernel.snapshot.tables["filter"]!.rules["INPUT"]!.insert(.init(hash: nil, text: "-j ACCEPT"), at: 0)
         kernel.restore("*filter\n:cali-stray - -\n-A cali-stray -j DROP\nCOMMIT\n")
-        let repair = planner.restoreInput(desired: a, actual: kernel.snapshot)
+        let repair = IptablesPlanner.plan(desired: a, actual: kernel.snapshot)
         #expect(repair.contains(":cali-tw-calib2 - -"))
         #expect(repair.contains("-X cali-stray"))
         kernel.restore(repair)
-        #expect(planner.restoreInput(desired: a, actual: kernel.snapshot).isEmpty)
+        #expect(IptablesPlanner.plan(desired: a, actual: kernel.snapshot).isEmpty)
         #expect(kernel.snapshot.tables["filter"]!.rules["INPUT"]!.map(\.isOwned) == [true, false])
     }
 
@@ -138,8 +138,8 @@ func cluster(port: Int, clientRole: String = "client", withPolicy: Bool = true) 
         var kernel = FakeIptables()
         kernel.restore("*filter\n:foreign - -\n-A foreign -j RETURN\n-A FORWARD -j foreign\nCOMMIT\n")
         let before = kernel.snapshot
-        kernel.restore(planner.restoreInput(desired: a, actual: kernel.snapshot))
-        kernel.restore(planner.restoreInput(desired: RuleSet(family: .v4), actual: kernel.snapshot))
+        kernel.restore(IptablesPlanner.plan(desired: a, actual: kernel.snapshot))
+        kernel.restore(IptablesPlanner.plan(desired: RuleSet(family: .v4), actual: kernel.snapshot))
         #expect(kernel.snapshot == before)
     }
 
@@ -239,5 +239,27 @@ func cluster(port: Int, clientRole: String = "client", withPolicy: Bool = true) 
                                     #"{"apiVersion":"projectcalico.org/v3","kind":"FelixConfiguration","metadata":{"name":"node.node1"},"spec":{"defaultEndpointToHostAction":"Return"}}"#)
         #expect(try cache.dataplaneConfiguration(node: "node1").endpointToHostAction == .return)
         #expect(try cache.dataplaneConfiguration(node: "node2").endpointToHostAction == .accept)
+    }
+}
+
+extension IptablesPlanner {
+    /// A plan by a fresh planner (no hash cache).
+    static func plan(desired: RuleSet, actual: IptablesSnapshot) -> String {
+        var planner = IptablesPlanner()
+        return planner.restoreInput(desired: desired, actual: actual)
+    }
+}
+
+@Suite struct PlannerCacheTests {
+    /// A planner reused across plans (as the agent does) plans exactly what a fresh one plans.
+    @Test func cachedHashesPlanLikeFresh() throws {
+        var planner = IptablesPlanner()
+        var kernel = FakeIptables()
+        for port in [8080, 9090, 8080, 7070] {
+            let desired = try PolicyCompiler.compile(cluster(port: port), node: "node1").ipv4
+            let fresh = IptablesPlanner.plan(desired: desired, actual: kernel.snapshot)
+            #expect(planner.restoreInput(desired: desired, actual: kernel.snapshot) == fresh)
+            kernel.restore(fresh)
+        }
     }
 }
