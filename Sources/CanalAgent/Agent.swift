@@ -94,6 +94,9 @@ public struct Agent<Store: KeyValueStore>: Sendable {
         var nextRefresh = ContinuousClock.now
         /// When the post-write check of the last write is due.
         var postWriteCheck: ContinuousClock.Instant?
+        /// A finished read-back: the writer's write count when it was requested, and what it
+        /// found (nil when it failed).
+        var reading: (writes: Int, result: KernelReading?)?
     }
 
     private final class Box: Sendable {
@@ -117,6 +120,8 @@ public struct Agent<Store: KeyValueStore>: Sendable {
         let box = Box()
         box.state.withLock { $0.nextRefresh = .now + configuration.refreshInterval }
         let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        // Read-back requests, carrying the writer's write count (at most one outstanding).
+        let (readRequests, requestRead) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
         let health = HealthFile(path: configuration.healthFile, logger: logger)
         health.write(inSync: false, detail: "waiting for the datastore")
         do {
@@ -164,9 +169,23 @@ public struct Agent<Store: KeyValueStore>: Sendable {
                         if due { wake.yield() }
                     }
                 }
+                group.addTask { [reader = dataplane.reader, logger] in
+                    // Read-backs run beside the writer: a large table takes a while to list.
+                    for await writes in readRequests {
+                        var result: KernelReading?
+                        do {
+                            result = try await reader.read()
+                        } catch {
+                            logger.error("cannot read the kernel's state back: \(error)")
+                        }
+                        box.state.withLock { $0.reading = (writes, result) }
+                        wake.yield()
+                    }
+                }
                 group.addTask { [dataplane] in
                     var dataplane = dataplane
-                    try await applyLoop(wakeups: wakeups, wake: wake, box: box, dataplane: &dataplane, health: health)
+                    try await applyLoop(wakeups: wakeups, wake: wake, requestRead: requestRead, box: box,
+                                        dataplane: &dataplane, health: health)
                 }
                 try await group.next()
                 group.cancelAll()
@@ -178,21 +197,38 @@ public struct Agent<Store: KeyValueStore>: Sendable {
     }
 
     private func applyLoop(
-        wakeups: AsyncStream<Void>, wake: AsyncStream<Void>.Continuation, box: Box, dataplane: inout Dataplane,
-        health: HealthFile
+        wakeups: AsyncStream<Void>, wake: AsyncStream<Void>.Continuation, requestRead: AsyncStream<Int>.Continuation,
+        box: Box, dataplane: inout Dataplane, health: HealthFile
     ) async throws {
         var target: (v4: RuleSet, v6: RuleSet)?
         var compiledGeneration = -1
         var compileError: String?
         var retry = configuration.minimumRetryInterval
-        var readBackNext = true  // the first sync reads the kernel
+        var readInFlight = false, readWanted = false
         for await _ in wakeups {
-            let (cache, status, everInSync, readBackDue) = box.state.withLock { state in
-                defer { state.readBackDue = false }
-                return (state.cache, state.status, state.everInSync, state.readBackDue)
+            let (cache, status, everInSync, readBackDue, reading) = box.state.withLock { state in
+                defer {
+                    state.readBackDue = false
+                    state.reading = nil
+                }
+                return (state.cache, state.status, state.everInSync, state.readBackDue, state.reading)
+            }
+            // A read-back is adopted only if nothing was written while it was taken.
+            if let reading {
+                readInFlight = false
+                if let result = reading.result, reading.writes == dataplane.writes {
+                    dataplane.adopt(result)
+                } else {
+                    readWanted = true
+                }
+            }
+            if readBackDue { readWanted = true }
+            if readWanted && !readInFlight {
+                readWanted = false
+                readInFlight = true
+                requestRead.yield(dataplane.writes)
             }
             guard everInSync else { continue }
-            readBackNext = readBackNext || readBackDue
             var compileDuration = Duration.zero
             if cache.generation != compiledGeneration {
                 compiledGeneration = cache.generation
@@ -214,12 +250,14 @@ public struct Agent<Store: KeyValueStore>: Sendable {
                 continue
             }
             do {
-                var report = try await dataplane.sync(v4: target.v4, v6: target.v6, readBack: readBackNext)
-                readBackNext = false
+                var report = try await dataplane.sync(v4: target.v4, v6: target.v6)
                 report.compileDuration = compileDuration
                 retry = configuration.minimumRetryInterval
                 if report.changed {
-                    box.state.withLock { $0.postWriteCheck = .now + configuration.postWriteCheckDelay }
+                    // Checked once, `postWriteCheckDelay` after the first write not yet checked.
+                    box.state.withLock { state in
+                        if state.postWriteCheck == nil { state.postWriteCheck = .now + configuration.postWriteCheckDelay }
+                    }
                 }
                 configuration.onApply?(report)
                 if report.changed {
@@ -233,7 +271,6 @@ public struct Agent<Store: KeyValueStore>: Sendable {
                 if configuration.once { return }
             } catch {
                 if configuration.once { throw AgentError(description: "apply failed: \(error)") }
-                readBackNext = true
                 logger.error("apply failed: \(error); the previous rules stay; retrying in \(retry)")
                 health.write(inSync: false, detail: "apply failed: \(error)")
                 try await Task.sleep(for: retry)

@@ -28,6 +28,38 @@ public struct ApplyReport: Sendable, Hashable {
     public var compileDuration: Duration = .zero
 }
 
+/// What a read-back of the kernel found (the iptables/ipset part or the nft listing).
+struct KernelReading: Sendable {
+    var iptables: (v4: IptablesSnapshot, v6: IptablesSnapshot, sets: IPSetSnapshot)?
+    var nftListing: String?
+}
+
+/// Reads the kernel's Canal state; runs beside the writer, which adopts a reading only if no
+/// write happened while it was taken.
+struct KernelReader: Sendable {
+    let kind: DataplaneKind
+    let commands: KernelCommands
+
+    func read() async throws -> KernelReading {
+        switch kind {
+        case .iptables:
+            async let save4 = commands.run(["iptables-save"])
+            async let save6 = commands.run(["ip6tables-save"])
+            async let saveSets = commands.run(["ipset", "save"])
+            return KernelReading(iptables: (IptablesSnapshot(parsing: try await save4), IptablesSnapshot(parsing: try await save6),
+                                            IPSetSnapshot(parsing: try await saveSets)))
+        case .nft:
+            let tables = try await commands.run(["nft", "list", "tables"])
+            var out = ""
+            let lines = Set(tables.split(separator: "\n").map(String.init))
+            for family in ["ip", "ip6"] where lines.contains("table \(family) \(Dataplane.nftTable)") {
+                out += try await commands.run(["nft", "list", "table", family, Dataplane.nftTable])
+            }
+            return KernelReading(nftListing: out)
+        }
+    }
+}
+
 /// Keeps one node's kernel state equal to a desired pair of rule sets: reads the kernel back,
 /// plans the smallest writes, applies them in a fail-closed order (IP sets first, then one rule
 /// transaction per table and family, IP sets nobody references last).
@@ -43,9 +75,33 @@ struct Dataplane: Sendable {
     /// (iptables) The kernel as the agent believes it is: the last read-back with the agent's
     /// writes since applied to it; nil when unknown (then the next sync reads the kernel).
     private var model: (v4: IptablesSnapshot, v6: IptablesSnapshot, sets: IPSetSnapshot)?
-    /// (nft) The kernel's listing of Canal's tables as verified after the last write; nil until
-    /// the first read-back after a write captures it.
+    /// (nft) The kernel's listing of Canal's tables, taken right after the last write.
     private var nftBaseline: String?
+    /// (nft) A read-back found the tables changed: the next sync replaces them whole.
+    private var nftReplace = false
+    /// A reading was adopted since the last sync (a non-empty plan then means drift).
+    private var adopted = false
+    /// Writes attempted so far; a reading taken across a write is stale.
+    private(set) var writes = 0
+
+    /// The reader for this dataplane.
+    var reader: KernelReader { KernelReader(kind: kind, commands: commands) }
+
+    /// Takes a read-back (taken after the last write) as the kernel's state.
+    mutating func adopt(_ reading: KernelReading) {
+        adopted = true
+        if let iptables = reading.iptables { model = iptables }
+        if let listing = reading.nftListing, written != nil {
+            if let nftBaseline {
+                if listing != nftBaseline {
+                    logger.warning("nftables table \(Self.nftTable) differs from what the agent wrote; replacing it")
+                    nftReplace = true
+                }
+            } else {
+                nftBaseline = listing
+            }
+        }
+    }
 
     init(kind: DataplaneKind, commands: KernelCommands, logger: Logger, reportsFullSize: Bool = false) {
         self.kind = kind
@@ -65,15 +121,20 @@ struct Dataplane: Sendable {
         }
     }
 
-    /// Makes the kernel hold `desired`, writing only what differs: from a fresh read of the
-    /// kernel when `readBack` is set (or the kernel's state is unknown), else from what the agent
-    /// last wrote. A failed write leaves the state unknown, so the next sync reads the kernel.
-    mutating func sync(v4: RuleSet, v6: RuleSet, readBack: Bool) async throws -> ApplyReport {
+    /// Makes the kernel hold `desired`, writing only what differs from the agent's model of the
+    /// kernel (the last adopted reading plus the writes since); with no model (at start, after a
+    /// failed write) or with `readBack`, the kernel is read first. A failed write leaves the
+    /// state unknown, so the next sync reads the kernel.
+    mutating func sync(v4: RuleSet, v6: RuleSet, readBack: Bool = false) async throws -> ApplyReport {
         let start = ContinuousClock.now
-        var report = switch kind {
-        case .iptables: try await syncIptables(v4: v4, v6: v6, readBack: readBack)
-        case .nft: try await syncNft(v4: v4, v6: v6, readBack: readBack)
+        if readBack || (kind == .iptables && model == nil) {
+            adopt(try await reader.read())
         }
+        var report = switch kind {
+        case .iptables: try await syncIptables(v4: v4, v6: v6)
+        case .nft: try await syncNft(v4: v4, v6: v6)
+        }
+        adopted = false
         report.duration = ContinuousClock.now - start
         written = (v4, v6)
         return report
@@ -84,23 +145,19 @@ struct Dataplane: Sendable {
         return written.v4 == v4 && written.v6 == v6
     }
 
-    private mutating func syncIptables(v4: RuleSet, v6: RuleSet, readBack: Bool) async throws -> ApplyReport {
-        let reading = readBack || model == nil
-        if reading {
-            async let save4 = commands.run(["iptables-save"])
-            async let save6 = commands.run(["ip6tables-save"])
-            async let saveSets = commands.run(["ipset", "save"])
-            model = (IptablesSnapshot(parsing: try await save4), IptablesSnapshot(parsing: try await save6),
-                     IPSetSnapshot(parsing: try await saveSets))
-        }
+    private mutating func syncIptables(v4: RuleSet, v6: RuleSet) async throws -> ApplyReport {
+        let reading = adopted
         let (actual4, actual6, actualSets) = model!
         model = nil  // unknown until the writes succeed
+        let planStart = ContinuousClock.now
         let sets = planner.ipSetScripts(desired: v4.ipSets + v6.ipSets, actual: actualSets)
         let input4 = planner.restoreInput(desired: v4, actual: actual4)
         let input6 = planner.restoreInput(desired: v6, actual: actual6)
         let changed = !(sets.before.isEmpty && sets.destroy.isEmpty && input4.isEmpty && input6.isEmpty)
         let drift = reading && changed && wasWritten(v4, v6)
         if drift { logger.warning("kernel state differs from what the agent wrote; restoring it") }
+        let writeStart = ContinuousClock.now
+        if changed { writes += 1 }
         if !sets.before.isEmpty { _ = try await commands.run(["ipset", "restore"], input: sets.before) }
         if !input4.isEmpty { _ = try await commands.run(["iptables-restore", "--noflush", "--wait", "10"], input: input4) }
         if !input6.isEmpty { _ = try await commands.run(["ip6tables-restore", "--noflush", "--wait", "10"], input: input6) }
@@ -114,6 +171,7 @@ struct Dataplane: Sendable {
             }
         }
         model = (actual4.applying(input4), actual6.applying(input6), remaining)
+        logger.debug("iptables sync: read back \(reading), planned in \(writeStart - planStart), wrote in \(ContinuousClock.now - writeStart)")
         var full = 0
         if changed && reportsFullSize {
             let iptables = IptablesRenderer(), ipsets = IPSetRenderer()
@@ -128,30 +186,11 @@ struct Dataplane: Sendable {
 
     static let nftTable = "canal"
 
-    private func nftList() async throws -> String {
-        let tables = try await commands.run(["nft", "list", "tables"])
-        var out = ""
-        let lines = Set(tables.split(separator: "\n").map(String.init))
-        for family in ["ip", "ip6"] where lines.contains("table \(family) \(Self.nftTable)") {
-            out += try await commands.run(["nft", "list", "table", family, Self.nftTable])
-        }
-        return out
-    }
-
-    private mutating func syncNft(v4: RuleSet, v6: RuleSet, readBack: Bool) async throws -> ApplyReport {
+    private mutating func syncNft(v4: RuleSet, v6: RuleSet) async throws -> ApplyReport {
         let renderer = NftablesRenderer(tableName: Self.nftTable)
-        var replace = written == nil
-        var drift = false
-        if readBack, written != nil {
-            let listing = try await nftList()
-            if let nftBaseline {
-                drift = listing != nftBaseline
-                replace = drift
-                if drift { logger.warning("nftables table \(Self.nftTable) differs from what the agent wrote; replacing it") }
-            } else {
-                nftBaseline = listing  // the first check after a write: the kernel's spelling of it
-            }
-        }
+        let drift = nftReplace && written != nil
+        let replace = written == nil || nftReplace
+        nftReplace = false
         let script = if replace {
             renderer.script(v4) + renderer.script(v6)
         } else {
@@ -159,16 +198,19 @@ struct Dataplane: Sendable {
         }
         if !script.isEmpty {
             nftBaseline = nil
+            writes += 1
             do {
                 _ = try await commands.run(["nft", "-f", "-"], input: script)
             } catch {
                 written = nil  // unknown state: the next sync replaces the tables whole
                 throw error
             }
+            // The kernel's own spelling of what was just written: later read-backs compare with it.
+            nftBaseline = try await reader.read().nftListing
         }
         let full = script.isEmpty || !reportsFullSize ? 0 : renderer.script(v4).utf8.count + renderer.script(v6).utf8.count
         return ApplyReport(changed: !script.isEmpty, bytesWritten: script.utf8.count, fullBytes: full,
-                           repairedDrift: drift, readBack: readBack, duration: .zero)
+                           repairedDrift: drift, readBack: adopted, duration: .zero)
     }
 
     /// Removes every chain, hook and IP set Canal owns (both dataplanes), leaving other rules alone.
