@@ -33,7 +33,7 @@ public struct AgentConfiguration: Sendable {
     /// A configuration for `node`; other settings have working defaults.
     public init(
         node: String, dataplane: DataplaneKind = .iptables, commands: KernelCommands = KernelCommands(),
-        once: Bool = false, refreshInterval: Duration = .seconds(90), postWriteCheckDelay: Duration = .seconds(1),
+        once: Bool = false, refreshInterval: Duration = .seconds(90), postWriteCheckDelay: Duration = .seconds(5),
         reportsFullSize: Bool = false, healthFile: String? = nil,
         minimumRetryInterval: Duration = .milliseconds(200), maximumRetryInterval: Duration = .seconds(30),
         onApply: (@Sendable (ApplyReport) -> Void)? = nil
@@ -219,7 +219,10 @@ public struct Agent<Store: KeyValueStore>: Sendable {
                 if let result = reading.result, reading.writes == dataplane.writes {
                     dataplane.adopt(result)
                 } else {
-                    readWanted = true
+                    // Taken across a write (or failed): try again once writes pause.
+                    box.state.withLock { state in
+                        if state.postWriteCheck == nil { state.postWriteCheck = .now + configuration.postWriteCheckDelay }
+                    }
                 }
             }
             if readBackDue { readWanted = true }

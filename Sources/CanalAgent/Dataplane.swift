@@ -159,8 +159,10 @@ struct Dataplane: Sendable {
         let writeStart = ContinuousClock.now
         if changed { writes += 1 }
         if !sets.before.isEmpty { _ = try await commands.run(["ipset", "restore"], input: sets.before) }
-        if !input4.isEmpty { _ = try await commands.run(["iptables-restore", "--noflush", "--wait", "10"], input: input4) }
-        if !input6.isEmpty { _ = try await commands.run(["ip6tables-restore", "--noflush", "--wait", "10"], input: input6) }
+        // The two families are independent: their transactions run side by side.
+        async let restored4: String? = input4.isEmpty ? nil : commands.run(["iptables-restore", "--noflush", "--wait", "10"], input: input4)
+        async let restored6: String? = input6.isEmpty ? nil : commands.run(["ip6tables-restore", "--noflush", "--wait", "10"], input: input6)
+        _ = try await (restored4, restored6)
         var remaining = IPSetSnapshot(v4.ipSets + v6.ipSets)
         for name in sets.destroy {
             do {
