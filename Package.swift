@@ -18,9 +18,13 @@ let package = Package(
         .library(name: "CanalPolicy", targets: ["CanalPolicy"]),
         .library(name: "CanalBGP", targets: ["CanalBGP"]),
         .library(name: "CanalIPAM", targets: ["CanalIPAM"]),
+        .library(name: "CanalCNI", targets: ["CanalCNI"]),
         .library(name: "CanalAgent", targets: ["CanalAgent"]),
         .library(name: "CanalTesting", targets: ["CanalTesting"]),
         .executable(name: "canalctl", targets: ["canalctl"]),
+        .executable(name: "canal-flanneld", targets: ["canal-flanneld"]),
+        .executable(name: "canal-confd", targets: ["canal-confd"]),
+        .executable(name: "canal-cni", targets: ["canal-cni"]),
         .executable(name: "canal-agent", targets: ["canal-agent"]),
     ],
     dependencies: [
@@ -84,6 +88,14 @@ let package = Package(
             path: "Sources/Examples/canal-agent",
             swiftSettings: swiftSettings
         ),
+        // CNI protocol values (config, results, errors, versions) and Calico's workload naming. Pure, no I/O.
+        .target(name: "CanalCNI", dependencies: ["CanalModel"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "canal-cni",
+            dependencies: ["CanalCNI", "CanalModel", "CanalDatastore", "CanalIPAM"],
+            path: "Sources/Examples/canal-cni",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "canalctl",
             dependencies: [
@@ -91,6 +103,26 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Examples/canalctl",
+            swiftSettings: swiftSettings
+        ),
+        // flanneld's job on Canal's flannel leases: subnet.env, host-gw and vxlan routes (iproute2).
+        .executableTarget(
+            name: "canal-flanneld",
+            dependencies: [
+                "CanalModel", "CanalDatastore", "CanalIPAM",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Examples/canal-flanneld",
+            swiftSettings: swiftSettings
+        ),
+        // confd's job for BIRD 2: watch the datastore, render, check, write, reload.
+        .executableTarget(
+            name: "canal-confd",
+            dependencies: [
+                "CanalModel", "CanalDatastore", "CanalBGP", "CanalIPAM",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Examples/canal-confd",
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -116,7 +148,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CanalPolicyTests",
-            dependencies: ["CanalPolicy", "CanalTesting", "CanalModel", "CanalSelector"],
+            dependencies: ["CanalPolicy", "CanalTesting", "CanalModel", "CanalSelector", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -139,8 +171,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CanalCNITests",
+            dependencies: ["CanalCNI", "CanalModel", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ExamplesTests",
-            dependencies: ["CanalModel", "CanalDatastore", "CanalTesting"],
+            dependencies: ["CanalModel", "CanalDatastore", "CanalTesting", "CanalIPAM"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -49,15 +49,16 @@ extension IPAMClient {
             ipv4: FamilyAssignment(addresses: [], requested: request.ipv4, messages: []),
             ipv6: FamilyAssignment(addresses: [], requested: request.ipv6, messages: []))
         guard request.ipv4 > 0 || request.ipv6 > 0 else { return result }
+        if let fast = try await fastAutoAssign(request) { return fast }
 
         // Three independent reads, concurrently.
         var firstKeys = [IPAMKeys.config.bytes, (Pool.nodePrefix + request.host).bytes]
         if let handle = request.handle { firstKeys.append(IPAMKeys.handle(handle).bytes) }
         async let firstRead = getMany(firstKeys)
-        async let poolsRead = loadPoolsAndReservations()
+        async let poolsRead = loadPoolList()
         async let affinityRead = store.list(prefix: (IPAMKeys.hostAffinityRoot + request.host + "/").bytes)
         let first = try await firstRead
-        let (allPools, reservations) = try await poolsRead
+        let (allPools, reservations, poolList) = try await poolsRead
         let affinityList = try await affinityRead
 
         let config = try first[0].map { kv throws(IPAMError) in try IPAMConfig(json: kv.value) } ?? IPAMConfig()
@@ -93,6 +94,10 @@ extension IPAMClient {
                 plan, request: request, config: config, cap: cap, reservations: reservations, handle: &handle, known: &known)
             if plan.family == .v4 { result.ipv4 = part } else { result.ipv6 = part }
         }
+        if let handle, let kv = handle.kv { hostCache.storeHandle(kv, key: kv.key) }
+        try rememberSnapshot(
+            host: request.host, first: first, config: config, labels: labels, poolList: poolList, pools: allPools,
+            reservations: reservations, affinityList: affinityList, known: known)
         return result
     }
 
@@ -166,8 +171,10 @@ extension IPAMClient {
                 case .assigned(let ips, let revision):
                     out.addresses += ips
                     if let confirm, let value = confirm.value {
-                        affinity = KeyValue(key: confirm.key, value: value, createRevision: affinity?.createRevision ?? revision,
-                                            modRevision: revision, version: (affinity?.version ?? 0) + 1)
+                        let written = KeyValue(key: confirm.key, value: value, createRevision: affinity?.createRevision ?? revision,
+                                               modRevision: revision, version: (affinity?.version ?? 0) + 1)
+                        affinity = written
+                        hostCache.noteAffinity(written, cidr: cidr, host: host)
                     }
                     budget.success()
                 case .conflict(let extraCurrent):
@@ -313,7 +320,7 @@ extension IPAMClient {
     ) async throws -> AssignOutcome {
         var block = current
         let ordinals = block.autoAssign(
-            count: count, handle: request.handle, attributes: request.attributes, reserved: reservations.contains)
+            count: count, handle: request.handle, attributes: request.attributes, reservations: reservations)
         guard !ordinals.isEmpty else { return .assigned([], blockKV.modRevision) }
         block.sequenceNumber &+= 1
         let value = block.jsonBytes
@@ -359,7 +366,7 @@ extension IPAMClient {
                 ordinals = block.assign(ordinal: ordinal, handle: request.handle, attributes: request.attributes) ? [ordinal] : []
             } else {
                 ordinals = block.autoAssign(
-                    count: count, handle: request.handle, attributes: request.attributes, reserved: reservations.contains)
+                    count: count, handle: request.handle, attributes: request.attributes, reservations: reservations)
             }
             if !ordinals.isEmpty { block.sequenceNumber &+= 1 }
             let value = block.jsonBytes
@@ -372,6 +379,10 @@ extension IPAMClient {
             let result = try await commit(writes)
             if result.succeeded {
                 known[cidr] = remember(block, key: blockKey, value: value, revision: result.revision, previous: nil)
+                hostCache.noteAffinity(
+                    KeyValue(key: affinityKey, value: writes[1].value!, createRevision: affinity?.createRevision ?? result.revision,
+                             modRevision: result.revision, version: (affinity?.version ?? 0) + 1),
+                    cidr: cidr, host: request.host)
                 if let handleWrite { try handle?.committed(handleWrite, revision: result.revision) }
                 budget.success()
                 return .assigned(ordinals.map { CIDR(address: block.address(ordinal: $0), prefixLength: cidr.prefixLength)! })

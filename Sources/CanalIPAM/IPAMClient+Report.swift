@@ -140,3 +140,20 @@ extension IPAMClient {
         }
     }
 }
+
+extension IPAMClient {
+    /// `host`'s block affinities, both families, by block: what confd's BGP syncer reads for the node
+    /// (`/calico/ipam/v2/host/<host>/ipv4|ipv6/block/…`). An empty value reads as confirmed; a key
+    /// that is not an affinity is skipped; a value that does not parse is `corruptData`.
+    public func blockAffinities(host: String) async throws(IPAMError) -> [CIDR: BlockAffinity] {
+        try await ipam {
+            guard !host.isEmpty, !host.contains("/") else { throw IPAMError(.invalidArgument, "a host name is required") }
+            var out: [CIDR: BlockAffinity] = [:]
+            for kv in try await store.list(prefix: (IPAMKeys.hostAffinityRoot + host + "/").bytes).items {
+                guard let (owner, cidr) = IPAMKeys.parseAffinity(kv.keyString), owner == host else { continue }
+                out[cidr] = try BlockAffinity(json: kv.value)
+            }
+            return out
+        }
+    }
+}

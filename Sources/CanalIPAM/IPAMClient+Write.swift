@@ -82,7 +82,7 @@ extension IPAMClient {
             }
             failure.append(.get(key: w.key))
         }
-        let result = try await run(Transaction(if: comparisons, then: success, else: failure))
+        let result = try await run(Transaction(if: comparisons, then: success, else: failure, returnsPreviousValues: false))
         return CommitResult(succeeded: result.succeeded, revision: result.revision, current: result.succeeded ? [] : result.results)
     }
 

@@ -24,11 +24,31 @@ import Synchronization
 ///   `confirmed`, put handle". A pending affinity left by Calico (or a crashed client) is confirmed
 ///   when the block is ours and deleted when another host owns it, as Calico does.
 ///
+/// ## The host snapshot
+/// A client keeps, per host, what its last full ``autoAssign(_:)`` read: the config, the node, the
+/// pools and reservations, the host's affinities and blocks, with their mod revisions (and the
+/// handles it wrote). The next call for that host decides from the snapshot and writes in one
+/// transaction that carries, besides the block and handle compare-and-swap, a compare on the mod
+/// revision of every key the snapshot holds and "nothing created or modified since" compares over
+/// the pool/reservation prefix and the host's affinity prefix. So a write lands only if everything
+/// it was decided on is still current at the write's own revision — a stronger guarantee than a
+/// read-then-write — and any change by another client (a disabled pool, a new reservation,
+/// relabelled node, released affinity, changed config) fails the write and sends the call down the
+/// full path. A failed write returns the current block and handle, so a concurrent assignment from
+/// the same block or to the same handle is retried on fresh values without re-reading the rest.
+/// The snapshot is used only when one affine block per family has room for the whole request;
+/// claims and borrowing always take the full path, which then refreshes the snapshot (with the
+/// affinities it claimed, so the call after a claim is one write again). Writes don't ask etcd
+/// for the previous values (``Transaction/returnsPreviousValues``): a block is kilobytes.
+///
 /// ## etcd round trips per path
 /// | path | round trips |
 /// |---|---|
-/// | ``autoAssign(_:)``, one family, host-affine block has room | 5: config+node+handle (one read txn), pools+reservations (one list), the host's affinities (one list) — these three concurrently — then its blocks (one read txn), then one write txn |
-/// | … both families | 8 (the first read txn and the pool list are shared) |
+/// | ``autoAssign(_:)`` with a current snapshot, a host-affine block has room (both families alike) | 1: one validated write txn |
+/// | … the block or the handle changed since | + 1 per retry (the failed compare returns both) |
+/// | … anything else in the snapshot changed | + the full path |
+/// | ``autoAssign(_:)``, full path (a client's first call for a host), one family, host-affine block has room | 5: config+node+handle (one read txn), pools+reservations (one list), the host's affinities (one list) — these three concurrently — then its blocks (one read txn), then one write txn |
+/// | … both families | 6: the same four reads (shared by the families), one write per family |
 /// | … claiming a new block | + 1 list of the family's blocks, and the write is the claim itself (no extra write) |
 /// | … borrowing | + 1 list of the family's blocks (shared with a claim attempt) + 1 write per block used |
 /// | … a conflict | + 1 write per retry (the failed compare returns the fresh values) |
@@ -62,12 +82,14 @@ public struct IPAMClient<Store: KeyValueStore>: Sendable {
     /// The options.
     public let options: Options
     let cache: DecodeCache
+    let hostCache: HostCache
 
     /// A client over `store`.
     public init(store: Store, options: Options = Options()) {
         self.store = store
         self.options = options
         self.cache = DecodeCache()
+        self.hostCache = HostCache()
     }
 
     // MARK: Configuration
@@ -89,14 +111,20 @@ public struct IPAMClient<Store: KeyValueStore>: Sendable {
 
     /// Pools and reservations, from one list of `/calico/resources/v3/projectcalico.org/ip`.
     func loadPoolsAndReservations() async throws(IPAMError) -> (pools: [Pool], reservations: ReservationFilter) {
-        let list = try await ipam { try await store.list(prefix: Pool.listPrefix.bytes) }
+        let (pools, reservations, _) = try await loadPoolList()
+        return (pools, reservations)
+    }
+
+    /// Pools and reservations, and the list they came from.
+    func loadPoolList() async throws(IPAMError) -> (pools: [Pool], reservations: ReservationFilter, list: ListResult) {
+        let list = try await ipam { try await store.list(prefix: Pool.listPrefixBytes) }
         var pools: [Pool] = []
         var reserved: [CIDR] = []
         for kv in list.items {
             if let pool = try cache.pool(kv) { pools.append(pool) }
             if let networks = cache.reservation(kv) { reserved += networks }
         }
-        return (pools, ReservationFilter(networks: reserved))
+        return (pools, ReservationFilter(networks: reserved), list)
     }
 
     /// The pool containing `address` (any state), if any.
@@ -124,11 +152,16 @@ public struct IPAMClient<Store: KeyValueStore>: Sendable {
         return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
     }
 
-    /// The time as `metav1.Time` writes it.
-    static func timestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date())
+    /// The time as `metav1.Time` writes it: RFC 3339 in UTC, whole seconds (`2024-05-01T10:00:00Z`).
+    static func timestamp() -> String { rfc3339(seconds: time(nil)) }
+
+    /// `seconds` since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+    static func rfc3339(seconds: Int) -> String {
+        var t = seconds
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 
     /// A decoded block from a key's value (cached by key and mod revision).

@@ -67,19 +67,27 @@ public final class EtcdServer: Sendable {
     private let clientPort: Int
     private let peerPort: Int
     private let tls: TLS?
+    private let extraAddresses: [String]
     private let process: LockedProcess
 
-    private init(tls: TLS?) throws {
+    private init(tls: TLS?, extraAddresses: [String] = []) throws {
         guard EtcdServer.binary != nil else {
             throw EtcdServerError("etcd is not installed (apt-get install etcd-server, or set ETCD_BINARY)")
         }
         clientPort = try Self.freePort()
         peerPort = try Self.freePort()
         self.tls = tls
+        self.extraAddresses = extraAddresses
         endpoint = "\(tls == nil ? "http" : "https")://127.0.0.1:\(clientPort)"
         dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("canal-etcd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         process = LockedProcess()
+    }
+
+    /// The client URL on one of the extra addresses given to ``withEtcdServer(tls:listeningAlsoOn:_:)``
+    /// (e.g. `http://198.19.7.254:41234`, for processes in other network namespaces).
+    public func endpoint(on address: String) -> String {
+        "\(tls == nil ? "http" : "https")://\(address):\(clientPort)"
     }
 
     /// An ``EtcdConfiguration`` for this server, with short timeouts suitable for tests.
@@ -97,7 +105,8 @@ public final class EtcdServer: Sendable {
         let peer = "http://127.0.0.1:\(peerPort)"
         var arguments = [
             "--name", "canal-test", "--data-dir", dataDirectory.appendingPathComponent("data").path,
-            "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint,
+            "--listen-client-urls", ([endpoint] + extraAddresses.map { endpoint(on: $0) }).joined(separator: ","),
+            "--advertise-client-urls", endpoint,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", "canal-test=\(peer)", "--initial-cluster-state", "new",
         ]
@@ -174,10 +183,12 @@ public final class EtcdServer: Sendable {
     }
 
     /// Runs `body` with a fresh, started etcd; stops it and deletes its data in every outcome.
+    /// `listeningAlsoOn`: further local addresses etcd serves clients on (same port), each of which
+    /// must already be assigned to an interface.
     public static func withEtcdServer<T>(
-        tls: TLS? = nil, _ body: (EtcdServer) async throws -> T
+        tls: TLS? = nil, listeningAlsoOn extraAddresses: [String] = [], _ body: (EtcdServer) async throws -> T
     ) async throws -> T {
-        let server = try EtcdServer(tls: tls)
+        let server = try EtcdServer(tls: tls, extraAddresses: extraAddresses)
         defer { server.cleanUp() }
         try await server.start()
         return try await body(server)

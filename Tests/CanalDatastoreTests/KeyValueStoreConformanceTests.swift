@@ -121,6 +121,62 @@ struct KeyValueStoreConformanceTests {
                 _ = try await store.transaction(
                     Transaction(if: [], then: [.put(key: b, value: [], lease: nil), .delete(key: b)]))
             }
+
+            // Without previous values, writes report nil and reads still read.
+            let quiet = try await store.transaction(
+                Transaction(
+                    if: [], then: [.put(key: b, value: bytes("3"), lease: nil), .get(key: b), .delete(key: bytes("/t/c"))],
+                    returnsPreviousValues: false))
+            #expect(quiet.succeeded)
+            #expect(quiet.results.map { $0?.text } == [nil, "3", nil])
+            #expect(try await store.get(bytes("/t/c")) == nil)
+        }
+    }
+
+    @Test("range comparisons: every key of a prefix unmodified since a revision", arguments: Backend.available)
+    func rangeComparisons(backend: Backend) async throws {
+        try await backend.withStore { store, _ in
+            let prefix = bytes("/r/")
+            let mark = bytes("/mark")
+            func unchanged(since revision: Revision) async throws -> Bool {
+                try await store.transaction(
+                    Transaction(if: [.unmodified(prefix: prefix, since: revision)], then: [.put(key: mark, value: bytes("x"), lease: nil)])
+                ).succeeded
+            }
+            // An empty range holds.
+            let r0 = try await store.put(bytes("/other"), value: bytes("1"))
+            #expect(try await unchanged(since: r0))
+            let ra = try await store.put(bytes("/r/a"), value: bytes("1"))
+            #expect(try await !unchanged(since: ra))
+            #expect(try await unchanged(since: ra.next))
+            // Writes outside the prefix (and the transactions' own marks) don't count.
+            try await store.put(bytes("/r"), value: bytes("outside"))
+            try await store.put(bytes("/s/a"), value: bytes("outside"))
+            #expect(try await unchanged(since: ra.next))
+            // A new key and a modified key are seen; a deletion is not.
+            let rb = try await store.put(bytes("/r/b"), value: bytes("1"))
+            #expect(try await !unchanged(since: ra.next))
+            #expect(try await unchanged(since: rb.next))
+            let rd = try await store.delete(bytes("/r/b")).modRevision
+            #expect(rd == rb)
+            #expect(try await unchanged(since: rb.next))
+            let ra2 = try await store.put(bytes("/r/a"), value: bytes("2"))
+            #expect(try await !unchanged(since: rb.next))
+            // After a compaction past the revision compared, the answer is the same.
+            try await store.compact(to: try await store.put(bytes("/pad"), value: bytes("1")))
+            #expect(try await !unchanged(since: ra2))
+            #expect(try await unchanged(since: ra2.next))
+            // Other targets over a range: every key must hold; a value comparison over nothing fails.
+            let versions = Transaction.Comparison(key: prefix, .version(1), .equal, rangeEnd: prefix.prefixRangeEnd)
+            #expect(try await !store.transaction(Transaction(if: [versions], then: [])).succeeded)
+            try await store.put(bytes("/q/1"), value: bytes("v"))
+            try await store.put(bytes("/q/2"), value: bytes("v"))
+            let q = bytes("/q/")
+            let sameValue = Transaction.Comparison(key: q, .value(bytes("v")), .equal, rangeEnd: q.prefixRangeEnd)
+            #expect(try await store.transaction(Transaction(if: [sameValue], then: [])).succeeded)
+            let none = bytes("/none/")
+            let noValue = Transaction.Comparison(key: none, .value(bytes("v")), .equal, rangeEnd: none.prefixRangeEnd)
+            #expect(try await !store.transaction(Transaction(if: [noValue], then: [])).succeeded)
         }
     }
 
@@ -239,7 +295,8 @@ struct KeyValueStoreConformanceTests {
                 try await store.put(bytes("/l/x"), value: [], lease: long.id)
             }
 
-            let short = try await store.grantLease(ttl: .seconds(1))
+            // Long enough that a loaded machine still puts the key before the lease runs out.
+            let short = try await store.grantLease(ttl: .seconds(3))
             let written = try await store.put(bytes("/l/short"), value: bytes("y"), lease: short.id)
             let expiry = try await collect(1, from: store.watch(prefix: bytes("/l/short"), fromRevision: written.next))
             #expect(expiry.first?.kind == .delete)

@@ -40,6 +40,24 @@ struct BlockJSONTests {
         #expect(object["allocations"] as? [Any] != nil && (object["unallocated"] as? [Int]) == [1])
     }
 
+    @Test("sequenceNumberForAllocation keys in Go's string order, for dense and sparse maps", arguments: [8, 64, 256, 1024, 8192])
+    func sequenceKeyOrder(size: Int) throws {
+        let prefix = 32 - Int(log2(Double(size)))
+        var block = AllocationBlock(cidr: CIDR("10.0.0.0/\(prefix)")!, affinity: nil, sequenceNumber: 7)
+        for ordinals in [Array(0..<size), [0, 1, 2, size - 1, size / 2, 10 % size, 100 % size, 9 % size]] {
+            block.sequenceNumberForAllocation = [:]
+            for o in ordinals { block.sequenceNumberForAllocation[o] = UInt64(o) * 3 }
+            let text = String(decoding: block.jsonBytes, as: UTF8.self)
+            let section = try #require(text.split(separator: "\"sequenceNumberForAllocation\":{").last?.split(separator: "}").first)
+            let pairs = section.split(separator: ",").map { $0.split(separator: ":") }
+            let keys = pairs.map { String($0[0].dropFirst().dropLast()) }
+            #expect(keys == Set(ordinals).map(String.init).sorted())
+            #expect(pairs.allSatisfy { UInt64($0[1]) == UInt64($0[0].dropFirst().dropLast())! * 3 })
+            let back = try AllocationBlock(json: block.jsonBytes)
+            #expect(back == block)
+        }
+    }
+
     @Test("affinities, handles and config use Calico's JSON")
     func records() throws {
         #expect(String(decoding: BlockAffinity(state: .confirmed).jsonBytes, as: UTF8.self) == #"{"state":"confirmed","deleted":false}"#)

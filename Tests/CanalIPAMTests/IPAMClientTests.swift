@@ -202,7 +202,7 @@ struct IPAMClientTests {
         #expect(try await ipam.check().isClean)
     }
 
-    @Test("round trips: 5 for one address from an affine block, N addresses one write")
+    @Test("round trips: 5 for a client's first call for a host, then 1 from an affine block; N addresses one write")
     func roundTrips() async throws {
         let base = memoryStore()
         try await addPool(base, name: "p", cidr: "10.0.0.0/16", blockSize: 26)
@@ -210,20 +210,59 @@ struct IPAMClientTests {
         let ipam = IPAMClient.sequential(store)
         _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "h"))  // claims (5 + list)
         store.reset()
+        _ = try await IPAMClient.sequential(store).autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "h1"))
+        #expect(store.count == 5)  // the full path
+        store.reset()
         _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "h"))
-        #expect(store.count == 5)
+        #expect(store.count == 2)  // the block changed under the snapshot: one failed compare returns it
         store.reset()
         _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 40, handle: "h2"))
-        #expect(store.count == 5)  // forty addresses, one block write
+        #expect(store.count == 1)  // forty addresses, one validated block write
         store.reset()
         _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, ipv6: 0, handle: "h3"))
-        #expect(store.count == 5)
+        #expect(store.count == 1)
+        store.reset()
+        _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "h3"))
+        #expect(store.count == 1)  // a handle this client wrote: its value is known
+        store.reset()
+        _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "h1"))
+        #expect(store.count == 2)  // a handle written elsewhere: the compare fails once and returns it
         store.reset()
         try await ipam.releaseByHandle("h2")
         #expect(store.count == 3)
         store.reset()
         try await ipam.assignIP(ip("10.0.0.60"), handle: "h4", host: "n")
         #expect(store.count == 4)
+        // Claiming a new block keeps the snapshot: the next call is one write again.
+        _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 64, handle: "h5"))
+        store.reset()
+        _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "h6"))
+        #expect(store.count == 1)
+        #expect(try await ipam.check().isClean)
+    }
+
+    @Test("round trips with both families: 6 on the full path, then 1")
+    func dualStackRoundTrips() async throws {
+        let base = memoryStore()
+        try await addPool(base, name: "v4", cidr: "10.0.0.0/24")
+        try await addPool(base, name: "v6", cidr: "fd00::/120")
+        let store = CountingStore(base)
+        let ipam = IPAMClient.sequential(store)
+        _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, ipv6: 1, handle: "a"))  // claims two blocks
+        store.reset()
+        _ = try await IPAMClient.sequential(store).autoAssign(AutoAssignRequest(host: "n", ipv4: 1, ipv6: 1, handle: "b"))
+        #expect(store.count == 6)  // another client: the full path
+        store.reset()
+        _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, ipv6: 1, handle: "b2"))
+        #expect(store.count == 2)  // both blocks changed since this client's claim: one failed compare returns both
+        store.reset()
+        let third = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 2, ipv6: 2, handle: "c"))
+        #expect(store.count == 1)
+        #expect(third.ipv4.addresses.map(\.description) == ["10.0.0.3/26", "10.0.0.4/26"])
+        #expect(third.ipv6.addresses.map(\.description) == ["fd00::3/122", "fd00::4/122"])
+        let handle = try IPAMHandle(json: try #require(try await base.get(Array(IPAMKeys.handle("c").utf8))).value)
+        #expect(handle.blocks == ["10.0.0.0/26": 2, "fd00::/122": 2])
+        #expect(try await ipam.check().isClean)
     }
 
     @Test("IPv6 and IPv4 in one request")

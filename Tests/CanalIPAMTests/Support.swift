@@ -54,3 +54,30 @@ extension IPAMClient {
     /// A sequential-order client, so tests know which block comes first.
     static func sequential(_ store: Store) -> IPAMClient { IPAMClient(store: store, options: .init(blockOrder: .sequential)) }
 }
+
+/// A store that runs a one-shot action just before its next transaction: another client's write
+/// landing between a read (or a snapshot) and the write that relies on it.
+final class InterposingStore<Base: KeyValueStore>: KeyValueStore {
+    typealias Watch = Base.Watch
+    let base: Base
+    private let pending = Mutex<(@Sendable () async throws -> Void)?>(nil)
+    private let transactions = Mutex(0)
+    init(_ base: Base) { self.base = base }
+
+    /// Runs `action` before the next transaction (once).
+    func beforeNextTransaction(_ action: @escaping @Sendable () async throws -> Void) { pending.withLock { $0 = action } }
+    var transactionCount: Int { transactions.withLock { $0 } }
+
+    func get(_ key: [UInt8], at revision: Revision?) async throws -> KeyValue? { try await base.get(key, at: revision) }
+    func list(prefix: [UInt8], at revision: Revision?) async throws -> ListResult { try await base.list(prefix: prefix, at: revision) }
+    func transaction(_ transaction: Transaction) async throws -> TransactionResult {
+        transactions.withLock { $0 += 1 }
+        if let action = pending.withLock({ p in defer { p = nil }; return p }) { try await action() }
+        return try await base.transaction(transaction)
+    }
+    func grantLease(ttl: Duration) async throws -> Lease { try await base.grantLease(ttl: ttl) }
+    func keepAlive(_ lease: LeaseID) async throws -> Duration { try await base.keepAlive(lease) }
+    func revokeLease(_ lease: LeaseID) async throws { try await base.revokeLease(lease) }
+    func compact(to revision: Revision) async throws { try await base.compact(to: revision) }
+    func watch(prefix: [UInt8], fromRevision: Revision?) -> Base.Watch { base.watch(prefix: prefix, fromRevision: fromRevision) }
+}

@@ -23,12 +23,24 @@ struct ToolRunner {
     static let repoRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Runs `tool` with arguments and optional standard input, and waits for it.
-    static func run(_ tool: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Output {
+    /// Runs `tool` with arguments and optional standard input, and waits for it. `launcher` runs it
+    /// through another command (for example `["ip", "netns", "exec", ns]`); `removing` drops
+    /// variables from the inherited environment.
+    static func run(
+        _ tool: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
+        launcher: [String] = [], removing: [String] = []
+    ) throws -> Output {
         let p = Process()
-        p.executableURL = binDirectory.appendingPathComponent(tool)
-        p.arguments = arguments
+        let toolURL = binDirectory.appendingPathComponent(tool)
+        if launcher.isEmpty {
+            p.executableURL = toolURL
+            p.arguments = arguments
+        } else {
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = launcher + [toolURL.path] + arguments
+        }
         var env = ProcessInfo.processInfo.environment
+        for k in removing { env[k] = nil }
         for (k, v) in environment { env[k] = v }
         p.environment = env
         // Output goes to files, so a chatty tool can never block on a full pipe.

@@ -50,6 +50,19 @@ enum CanalBench {
             run: { try PolicyBenchmark.run() }
         ),
         Benchmark(
+            name: "leases",
+            summary: "flannel: acquire subnet leases for 250 hosts against etcd (time and etcd round trips per lease)",
+            run: { try await LeasesBenchmark.run() }
+        ),
+        Benchmark(
+            name: "ipam-memory",
+            summary: "only the in-memory part of `ipam` (1,000 assignments), repeated: for profiling",
+            run: {
+                try await IPAMBenchmark.memory(rounds: Int(seconds * 20))
+                return true
+            }
+        ),
+        Benchmark(
             name: "agent",
             summary: "canal-agent with 1,000 endpoints and 200 policies: policy write → kernel enforcing (p50/p99 over 50 changes) vs etcd watch delivery; incremental vs full apply size",
             run: { try await AgentBenchmark.run() }

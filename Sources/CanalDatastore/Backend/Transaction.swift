@@ -28,18 +28,23 @@ public struct Transaction: Sendable, Hashable {
             /// Stored > given.
             case greater
         }
-        /// The key compared.
+        /// The key compared (the start of the range when ``rangeEnd`` is set).
         public var key: [UInt8]
         /// The field and the value compared against.
         public var target: Target
         /// The relation required.
         public var relation: Relation
+        /// When set, the comparison covers every key in `[key, rangeEnd)` (etcd's `range_end`; `[0]`
+        /// means to the end of the keyspace) and holds when it holds for each of them; over an empty
+        /// range it is evaluated against an absent key (a `value` comparison then fails), as in etcd.
+        public var rangeEnd: [UInt8]?
 
         /// Creates a comparison.
-        public init(key: [UInt8], _ target: Target, _ relation: Relation = .equal) {
+        public init(key: [UInt8], _ target: Target, _ relation: Relation = .equal, rangeEnd: [UInt8]? = nil) {
             self.key = key
             self.target = target
             self.relation = relation
+            self.rangeEnd = rangeEnd
         }
 
         /// The key does not exist.
@@ -47,6 +52,12 @@ public struct Transaction: Sendable, Hashable {
         /// The key was last modified at `revision`.
         public static func modRevision(_ key: [UInt8], is revision: Revision) -> Comparison {
             Comparison(key: key, .modRevision(revision))
+        }
+        /// No key starting with `prefix` was created or modified at `revision` or later (every key
+        /// under the prefix has a mod revision below it). Deletions are not seen: compare the keys
+        /// that were read one by one to catch those.
+        public static func unmodified(prefix: [UInt8], since revision: Revision) -> Comparison {
+            Comparison(key: prefix.isEmpty ? [0] : prefix, .modRevision(revision), .less, rangeEnd: prefix.prefixRangeEnd)
         }
     }
 
@@ -66,12 +77,19 @@ public struct Transaction: Sendable, Hashable {
     public var success: [Operation]
     /// Operations otherwise.
     public var failure: [Operation]
+    /// Whether `put` and `delete` results carry the key's previous value (etcd's `prev_kv`). Writers
+    /// that don't need them save etcd from sending them back (a large value costs its size twice).
+    public var returnsPreviousValues: Bool
 
     /// Creates a transaction.
-    public init(if comparisons: [Comparison], then success: [Operation], else failure: [Operation] = []) {
+    public init(
+        if comparisons: [Comparison], then success: [Operation], else failure: [Operation] = [],
+        returnsPreviousValues: Bool = true
+    ) {
         self.comparisons = comparisons
         self.success = success
         self.failure = failure
+        self.returnsPreviousValues = returnsPreviousValues
     }
 }
 
@@ -82,7 +100,8 @@ public struct TransactionResult: Sendable, Hashable {
     /// The store revision after the transaction (unchanged when it wrote nothing).
     public var revision: Revision
     /// One entry per operation of the branch that ran, in order: for `get` the key if present;
-    /// for `put` and `delete` the key's previous value if it existed.
+    /// for `put` and `delete` the key's previous value if it existed (nil when the transaction did
+    /// not ask for previous values).
     public var results: [KeyValue?]
 
     /// Creates a transaction result.

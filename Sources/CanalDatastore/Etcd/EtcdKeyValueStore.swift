@@ -47,8 +47,8 @@ public final class EtcdKeyValueStore: KeyValueStore {
     public func transaction(_ transaction: Transaction) async throws -> TransactionResult {
         let request = WireTxnRequest(
             compare: transaction.comparisons.map(Self.wire),
-            success: transaction.success.map(Self.wire),
-            failure: transaction.failure.map(Self.wire))
+            success: transaction.success.map { Self.wire($0, previous: transaction.returnsPreviousValues) },
+            failure: transaction.failure.map { Self.wire($0, previous: transaction.returnsPreviousValues) })
         let response: WireTxnResponse = try await call(
             "/v3/kv/txn", request, key: transaction.comparisons.first?.key)
         let succeeded = response.succeeded ?? false
@@ -59,8 +59,8 @@ public final class EtcdKeyValueStore: KeyValueStore {
             let reply = index < responses.count ? responses[index] : WireResponseOp()
             switch operation {
             case .get: results.append(reply.response_range?.kvs?.first.map(Wire.keyValue))
-            case .put: results.append(reply.response_put?.prev_kv.map(Wire.keyValue))
-            case .delete: results.append(reply.response_delete_range?.prev_kvs?.first.map(Wire.keyValue))
+            case .put: results.append(transaction.returnsPreviousValues ? reply.response_put?.prev_kv.map(Wire.keyValue) : nil)
+            case .delete: results.append(transaction.returnsPreviousValues ? reply.response_delete_range?.prev_kvs?.first.map(Wire.keyValue) : nil)
             }
         }
         return TransactionResult(
@@ -227,6 +227,7 @@ public final class EtcdKeyValueStore: KeyValueStore {
 
     static func wire(_ comparison: Transaction.Comparison) -> WireCompare {
         var compare = WireCompare(key: Wire.encode(comparison.key), target: "", result: "")
+        compare.range_end = comparison.rangeEnd.map(Wire.encode)
         switch comparison.target {
         case .modRevision(let r):
             compare.target = "MOD"
@@ -250,16 +251,16 @@ public final class EtcdKeyValueStore: KeyValueStore {
         return compare
     }
 
-    static func wire(_ operation: Transaction.Operation) -> WireRequestOp {
+    static func wire(_ operation: Transaction.Operation, previous: Bool = true) -> WireRequestOp {
         switch operation {
         case .get(let key):
             WireRequestOp(request_range: WireRangeRequest(key: Wire.encode(key)))
         case .put(let key, let value, let lease):
             WireRequestOp(
                 request_put: WirePutRequest(
-                    key: Wire.encode(key), value: Wire.encode(value), lease: lease?.description, prev_kv: true))
+                    key: Wire.encode(key), value: Wire.encode(value), lease: lease?.description, prev_kv: previous ? true : nil))
         case .delete(let key):
-            WireRequestOp(request_delete_range: WireDeleteRequest(key: Wire.encode(key), prev_kv: true))
+            WireRequestOp(request_delete_range: WireDeleteRequest(key: Wire.encode(key), prev_kv: previous ? true : nil))
         }
     }
 }

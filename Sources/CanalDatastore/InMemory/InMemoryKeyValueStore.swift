@@ -38,7 +38,7 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
     private struct State {
         var revision: Int64 = 1
         var compactRevision: Int64 = 0
-        var current: [[UInt8]: KeyValue] = [:]
+        var current: [StoreKey: KeyValue] = [:]
         /// Every change with revision >= compactRevision, in revision order.
         var history: [WatchEvent] = []
         var leases: [Int64: LeaseState] = [:]
@@ -98,7 +98,7 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
     public func get(_ key: [UInt8], at revision: Revision?) async throws -> KeyValue? {
         try state.withLock { state in
             expireLeases(&state)
-            guard let revision else { return state.current[key] }
+            guard let revision else { return state.current[StoreKey(key)] }
             return try Self.snapshot(state, at: revision, keys: { $0 == key })[key]
         }
     }
@@ -107,14 +107,14 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
         try state.withLock { state in
             expireLeases(&state)
             let matches = { (key: [UInt8]) in key.hasBytePrefix(prefix) }
-            let items: [[UInt8]: KeyValue]
+            let items: [KeyValue]
             if let revision {
-                items = try Self.snapshot(state, at: revision, keys: matches)
+                items = Array(try Self.snapshot(state, at: revision, keys: matches).values)
             } else {
-                items = state.current.filter { matches($0.key) }
+                items = state.current.values.filter { matches($0.key) }
             }
             return ListResult(
-                items: items.values.sorted { [UInt8].byteLess($0.key, $1.key) },
+                items: items.sorted { [UInt8].byteLess($0.key, $1.key) },
                 revision: revision ?? Revision(state.revision))
         }
     }
@@ -122,13 +122,13 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
     public func transaction(_ transaction: Transaction) async throws -> TransactionResult {
         try state.withLock { state in
             expireLeases(&state)
-            var written = Set<[UInt8]>()
+            var written = Set<StoreKey>()
             for branch in [transaction.success, transaction.failure] {
                 written.removeAll()
                 for operation in branch {
                     switch operation {
                     case .put(let key, _, _), .delete(let key):
-                        guard written.insert(key).inserted else {
+                        guard written.insert(StoreKey(key)).inserted else {
                             throw DatastoreError(.invalidArgument, "duplicate key given in transaction", key: key)
                         }
                     case .get: break
@@ -146,25 +146,25 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
             for operation in branch {
                 switch operation {
                 case .get(let key):
-                    results.append(state.current[key])
+                    results.append(state.current[StoreKey(key)])
                 case .put(let key, let value, let lease):
-                    let previous = state.current[key]
+                    let previous = state.current[StoreKey(key)]
                     let kv = KeyValue(
                         key: key, value: value, createRevision: previous?.createRevision ?? Revision(newRevision),
                         modRevision: Revision(newRevision), version: (previous?.version ?? 0) + 1, lease: lease)
                     Self.detach(&state, previous)
                     if let lease { state.leases[lease.rawValue]?.keys.insert(key) }
-                    state.current[key] = kv
+                    state.current[StoreKey(key)] = kv
                     events.append(WatchEvent(kind: .put, key: key, current: kv, previous: previous, revision: kv.modRevision))
-                    results.append(previous)
+                    results.append(transaction.returnsPreviousValues ? previous : nil)
                 case .delete(let key):
-                    let previous = state.current.removeValue(forKey: key)
+                    let previous = state.current.removeValue(forKey: StoreKey(key))
                     if let previous {
                         Self.detach(&state, previous)
                         events.append(
                             WatchEvent(kind: .delete, key: key, current: nil, previous: previous, revision: Revision(newRevision)))
                     }
-                    results.append(previous)
+                    results.append(transaction.returnsPreviousValues ? previous : nil)
                 }
             }
             if !events.isEmpty { commit(&state, events) }
@@ -320,7 +320,7 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
         let newRevision = Revision(state.revision + 1)
         var events: [WatchEvent] = []
         for key in lease.keys.sorted(by: [UInt8].byteLess) {
-            guard let previous = state.current.removeValue(forKey: key) else { continue }
+            guard let previous = state.current.removeValue(forKey: StoreKey(key)) else { continue }
             events.append(WatchEvent(kind: .delete, key: key, current: nil, previous: previous, revision: newRevision))
         }
         if !events.isEmpty { commit(&state, events) }
@@ -337,7 +337,31 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
     }
 
     private static func holds(_ comparison: Transaction.Comparison, in state: State) -> Bool {
-        let kv = state.current[comparison.key]
+        guard let rangeEnd = comparison.rangeEnd else { return holds(comparison, for: state.current[StoreKey(comparison.key)]) }
+        let start = comparison.key
+        let inRange = { (key: [UInt8]) in
+            !key.lexicographicallyPrecedes(start) && (rangeEnd == [0] || key.lexicographicallyPrecedes(rangeEnd))
+        }
+        // "No key in range modified at or after r": only the history since r can break it, so when
+        // that history is kept, look there instead of at every key.
+        if case .modRevision(let r) = comparison.target, comparison.relation == .less, r.rawValue > state.compactRevision {
+            for event in state.history.reversed() {
+                guard event.revision >= r else { break }
+                if event.kind == .put, inRange(event.key), state.current[StoreKey(event.key)] != nil { return false }
+            }
+            return true
+        }
+        var any = false
+        for (key, kv) in state.current where inRange(key.bytes) {
+            any = true
+            if !holds(comparison, for: kv) { return false }
+        }
+        if any { return true }
+        if case .value = comparison.target { return false }
+        return holds(comparison, for: nil)
+    }
+
+    private static func holds(_ comparison: Transaction.Comparison, for kv: KeyValue?) -> Bool {
         let order: Int
         switch comparison.target {
         case .modRevision(let r): order = compare(kv?.modRevision.rawValue ?? 0, r.rawValue)
@@ -370,7 +394,8 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
     /// The keys matching `keys` as they were at `revision`: the current state with later changes undone.
     private static func snapshot(_ state: State, at revision: Revision, keys: ([UInt8]) -> Bool) throws -> [[UInt8]: KeyValue] {
         try checkReadable(state, revision)
-        var result = state.current.filter { keys($0.key) }
+        var result: [[UInt8]: KeyValue] = [:]
+        for (key, kv) in state.current where keys(key.bytes) { result[key.bytes] = kv }
         for event in state.history.reversed() {
             guard event.revision > revision else { break }
             guard keys(event.key) else { continue }
@@ -456,14 +481,14 @@ extension InMemoryKeyValueStore {
     /// - Throws: `invalidArgument` when the snapshot is inconsistent (bad base64, a key revision after the store's).
     public convenience init(restoring snapshot: Snapshot, clock: C, configuration: Configuration = Configuration()) throws {
         self.init(clock: clock, configuration: configuration)
-        var current: [[UInt8]: KeyValue] = [:]
+        var current: [StoreKey: KeyValue] = [:]
         for entry in snapshot.entries {
             guard let key = Self.unbase64(entry.key), let value = Self.unbase64(entry.value),
                 entry.modRevision <= snapshot.revision, entry.createRevision <= entry.modRevision, entry.version > 0
             else {
                 throw DatastoreError(.invalidArgument, "the snapshot entry \(entry.key) is not valid")
             }
-            current[key] = KeyValue(
+            current[StoreKey(key)] = KeyValue(
                 key: key, value: value, createRevision: Revision(entry.createRevision),
                 modRevision: Revision(entry.modRevision), version: entry.version)
         }
@@ -483,4 +508,17 @@ extension InMemoryKeyValueStore where C == ContinuousClock {
     public convenience init(configuration: Configuration = Configuration()) {
         self.init(clock: ContinuousClock(), configuration: configuration)
     }
+}
+
+/// A store key with a fast hash: `[UInt8]` hashes byte by byte, this hashes the bytes at once.
+struct StoreKey: Hashable, Sendable {
+    let bytes: [UInt8]
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    static func == (a: StoreKey, b: StoreKey) -> Bool { a.bytes == b.bytes }
 }

@@ -61,6 +61,22 @@ public struct FlannelLease: Sendable, Hashable {
     public var lease: LeaseID?
     /// The key's mod revision when read.
     public var revision: Revision
+
+    /// The lease a subnet key holds (`<prefix>/subnets/10.5.52.0-24`, dual-stack keys by their IPv4
+    /// part); nil when the key names no subnet, `corruptData` when the value is not a lease.
+    public init?(_ kv: KeyValue) throws(IPAMError) {
+        guard let segment = kv.keyString.split(separator: "/").last,
+              let subnet = IPAMKeys.parseCIDRSegment(segment.split(separator: "&").first ?? segment)
+        else { return nil }
+        self.init(subnet: subnet, attributes: try FlannelLeaseAttributes(json: kv.value), lease: kv.lease, revision: kv.modRevision)
+    }
+
+    init(subnet: CIDR, attributes: FlannelLeaseAttributes, lease: LeaseID?, revision: Revision) {
+        self.subnet = subnet
+        self.attributes = attributes
+        self.lease = lease
+        self.revision = revision
+    }
 }
 
 /// flannel's subnet manager on the datastore (flannel `pkg/subnet/etcd`): the network config at
@@ -104,12 +120,7 @@ public struct FlannelSubnetManager<Store: KeyValueStore>: Sendable {
     public func leases() async throws(IPAMError) -> [FlannelLease] {
         try await ipam {
             let list = try await store.list(prefix: (prefix + "/subnets/").bytes)
-            return try list.items.compactMap { kv throws -> FlannelLease? in
-                guard let segment = kv.keyString.split(separator: "/").last,
-                      let subnet = IPAMKeys.parseCIDRSegment(segment.split(separator: "&").first ?? segment)
-                else { return nil }
-                return FlannelLease(subnet: subnet, attributes: try FlannelLeaseAttributes(json: kv.value), lease: kv.lease, revision: kv.modRevision)
-            }
+            return try list.items.compactMap { kv throws -> FlannelLease? in try FlannelLease(kv) }
         }
     }
 

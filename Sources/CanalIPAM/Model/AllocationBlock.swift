@@ -1,4 +1,5 @@
 public import CanalModel
+import Synchronization
 
 /// One allocation's owner: the handle and the attributes Calico stores for it
 /// (libcalico-go `model.AllocationAttribute`).
@@ -136,6 +137,26 @@ public struct AllocationBlock: Sendable, Hashable {
         return taken
     }
 
+    /// ``autoAssign(count:handle:attributes:reserved:)`` with the addresses of `reservations` skipped;
+    /// when none of them is in this block, the head of ``unallocated`` is taken without a look at each.
+    mutating func autoAssign(
+        count: Int, handle: String?, attributes attrs: [String: String], reservations: ReservationFilter
+    ) -> [Int] {
+        guard reservations.isEmpty || !reservations.overlaps(cidr) else {
+            return autoAssign(count: count, handle: handle, attributes: attrs, reserved: reservations.contains)
+        }
+        let n = min(count, unallocated.count)
+        guard n > 0 else { return [] }
+        let index = findOrAddAttribute(handle: handle, attributes: attrs)
+        let taken = Array(unallocated[..<n])
+        unallocated.removeFirst(n)
+        for ordinal in taken {
+            allocations[ordinal] = index
+            sequenceNumberForAllocation[ordinal] = sequenceNumber
+        }
+        return taken
+    }
+
     /// The number of free addresses not covered by `reserved`.
     func freeCount(reserved: ReservationFilter) -> Int {
         if reserved.isEmpty { return unallocated.count }
@@ -199,6 +220,45 @@ public struct AllocationBlock: Sendable, Hashable {
 
 // MARK: JSON
 
+/// Non-negative integers in the order of their decimal strings, as Go sorts `map[string]` keys.
+enum DecimalOrder {
+    static let cachedLimit = 1 << 12
+    private static let tables = Mutex<[Int: [Int]]>([:])
+
+    /// `0..<n` in decimal-string order (cached per `n`).
+    static func ordinals(below n: Int) -> [Int] {
+        if let table = tables.withLock({ $0[n] }) { return table }
+        let table = (0..<n).sorted(by: less)
+        tables.withLock { $0[n] = table }
+        return table
+    }
+
+    /// Whether `a`'s decimal string sorts before `b`'s.
+    static func less(_ a: Int, _ b: Int) -> Bool {
+        let da = digits(a), db = digits(b)
+        // Compare the leading digits of the longer number cut to the shorter's length.
+        if da == db { return a < b }
+        if da < db {
+            let cut = b / power(db - da)
+            return a == cut ? true : a < cut
+        }
+        let cut = a / power(da - db)
+        return cut == b ? false : cut < b
+    }
+
+    private static func digits(_ v: Int) -> Int {
+        var n = 1, v = v
+        while v >= 10 { v /= 10; n += 1 }
+        return n
+    }
+
+    private static func power(_ k: Int) -> Int {
+        var p = 1
+        for _ in 0..<k { p *= 10 }
+        return p
+    }
+}
+
 extension AllocationBlock {
     /// The block as Calico writes it: `cidr`, `affinity`, `affinity_claim_time` (when set),
     /// `allocations`, `unallocated`, `attributes` [{`handle_id`, `secondary`}], `sequenceNumber`,
@@ -214,14 +274,20 @@ extension AllocationBlock {
             w.string(affinityClaimTime)
         }
         w.raw(",\"allocations\":[")
-        for (i, a) in allocations.enumerated() {
-            if i > 0 { w.raw(",") }
-            if let a { w.int(a) } else { w.raw("null") }
+        let indexWidth = max(4, ByteCursor.digits(attributes.count)) + 1
+        w.unchecked(maxBytes: allocations.count * indexWidth) { c in
+            for (i, a) in allocations.enumerated() {
+                if i > 0 { c.byte(UInt8(ascii: ",")) }
+                if let a, a >= 0 { c.int(UInt64(a)) } else { c.raw("null") }
+            }
         }
         w.raw("],\"unallocated\":[")
-        for (i, o) in unallocated.enumerated() {
-            if i > 0 { w.raw(",") }
-            w.int(o)
+        let ordinalWidth = ByteCursor.digits(max(allocations.count, unallocated.max() ?? 0)) + 1
+        w.unchecked(maxBytes: unallocated.count * ordinalWidth) { c in
+            for (i, o) in unallocated.enumerated() {
+                if i > 0 { c.byte(UInt8(ascii: ",")) }
+                c.int(UInt64(o))
+            }
         }
         w.raw("],\"attributes\":[")
         for (i, a) in attributes.enumerated() {
@@ -244,12 +310,24 @@ extension AllocationBlock {
         w.int(sequenceNumber)
         w.raw(",\"sequenceNumberForAllocation\":{")
         // Go sorts map keys as strings: "0" < "1" < "10" < "2".
-        let keys = sequenceNumberForAllocation.keys.map { String($0) }.sorted()
-        for (i, key) in keys.enumerated() {
-            if i > 0 { w.raw(",") }
-            w.string(key)
-            w.raw(":")
-            w.int(sequenceNumberForAllocation[Int(key)!]!)
+        let keyWidth = ByteCursor.digits(max(allocations.count, sequenceNumberForAllocation.keys.max() ?? 0))
+        w.unchecked(maxBytes: sequenceNumberForAllocation.count * (keyWidth + 25)) { c in
+            var first = true
+            func entry(_ ordinal: Int, _ sequence: UInt64, _ c: inout ByteCursor) {
+                if !first { c.byte(UInt8(ascii: ",")) }
+                first = false
+                c.byte(UInt8(ascii: "\""))
+                c.int(UInt64(ordinal))
+                c.raw("\":")
+                c.int(sequence)
+            }
+            if sequenceNumberForAllocation.count * 4 >= allocations.count, allocations.count <= DecimalOrder.cachedLimit {
+                for o in DecimalOrder.ordinals(below: allocations.count) {
+                    if let s = sequenceNumberForAllocation[o] { entry(o, s, &c) }
+                }
+            } else {
+                for o in sequenceNumberForAllocation.keys.sorted(by: DecimalOrder.less) { entry(o, sequenceNumberForAllocation[o]!, &c) }
+            }
         }
         w.raw("},\"deleted\":")
         w.bool(deleted)
@@ -311,7 +389,7 @@ extension AllocationBlock {
         var seq: [Int: UInt64] = [:]
         if let map = object["sequenceNumberForAllocation"]?.objectValue {
             for (k, v) in map {
-                guard let o = Int(k), let s = v.uint64Value else { throw bad("sequenceNumberForAllocation") }
+                guard let o = Int(k), o >= 0, let s = v.uint64Value else { throw bad("sequenceNumberForAllocation") }
                 seq[o] = s
             }
         }

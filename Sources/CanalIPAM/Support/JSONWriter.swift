@@ -11,23 +11,47 @@ struct JSONWriter {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    mutating func int<T: BinaryInteger>(_ value: T) {
-        if value == 0 { bytes.append(UInt8(ascii: "0")); return }
-        var v = value.magnitude
+    mutating func int(_ value: Int) {
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var digits: [UInt8] = []
-        digits.reserveCapacity(20)
+        int(UInt64(value.magnitude))
+    }
+
+    mutating func int(_ value: UInt64) {
+        if value < 10 { bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value)); return }
+        // Digits least significant first, then reversed in place: no temporary buffer.
+        let start = bytes.count
+        var v = value
         while v > 0 {
-            digits.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10))
+            bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10))
             v /= 10
         }
-        bytes.append(contentsOf: digits.reversed())
+        bytes[start...].reverse()
+    }
+
+    /// Appends what `body` writes through a cursor over at most `maxBytes` bytes (for long runs of
+    /// numbers and punctuation, written without a capacity check per byte).
+    mutating func unchecked(maxBytes: Int, _ body: (inout ByteCursor) -> Void) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(maxBytes, 1)) { buffer in
+            var cursor = ByteCursor(base: buffer.baseAddress!, limit: buffer.count)
+            body(&cursor)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<cursor.count]))
+        }
     }
 
     mutating func bool(_ value: Bool) { value ? raw("true") : raw("false") }
 
     mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Most strings need no escape: copy them whole.
+        let plain = text.utf8.withContiguousStorageIfAvailable { buffer -> Bool in
+            guard buffer.allSatisfy(Self.needsNoEscape) else { return false }
+            bytes.append(contentsOf: buffer)
+            return true
+        }
+        if plain == true {
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for b in text.utf8 {
             switch b {
             case UInt8(ascii: "\""): raw("\\\"")
@@ -49,6 +73,11 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 
+    private static func needsNoEscape(_ b: UInt8) -> Bool {
+        b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") && b != UInt8(ascii: "<") && b != UInt8(ascii: ">")
+            && b != UInt8(ascii: "&")
+    }
+
     mutating func optionalString(_ text: String?) {
         if let text { string(text) } else { raw("null") }
     }
@@ -56,13 +85,75 @@ struct JSONWriter {
     /// A `map[string]string`, keys sorted as Go sorts them.
     mutating func stringMap(_ map: [String: String]) {
         bytes.append(UInt8(ascii: "{"))
-        for (i, key) in map.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }).enumerated() {
+        for (i, key) in map.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
             if i > 0 { bytes.append(UInt8(ascii: ",")) }
             string(key)
             bytes.append(UInt8(ascii: ":"))
             string(map[key]!)
         }
         bytes.append(UInt8(ascii: "}"))
+    }
+}
+
+/// A write position in a buffer the caller sized (see ``JSONWriter/unchecked(maxBytes:_:)``); writing
+/// past `limit` traps.
+struct ByteCursor {
+    let base: UnsafeMutablePointer<UInt8>
+    let limit: Int
+    private(set) var count = 0
+
+    init(base: UnsafeMutablePointer<UInt8>, limit: Int) {
+        self.base = base
+        self.limit = limit
+    }
+
+    mutating func byte(_ b: UInt8) {
+        precondition(count < limit)
+        base[count] = b
+        count += 1
+    }
+
+    mutating func raw(_ text: StaticString) {
+        let n = text.utf8CodeUnitCount
+        precondition(count + n <= limit)
+        (base + count).update(from: text.utf8Start, count: n)
+        count += n
+    }
+
+    /// The decimal digits of `value` (at most 20), two at a time.
+    mutating func int(_ value: UInt64) {
+        var digits = 1
+        var probe = value
+        while probe >= 100 { probe /= 100; digits += 2 }
+        if probe >= 10 { digits += 1 }
+        precondition(count + digits <= limit)
+        var v = value
+        var i = count + digits
+        while v >= 100 {
+            let pair = Int(v % 100) * 2
+            v /= 100
+            i -= 2
+            base[i] = Self.pairs[pair]
+            base[i + 1] = Self.pairs[pair + 1]
+        }
+        if v >= 10 {
+            i -= 2
+            base[i] = Self.pairs[Int(v) * 2]
+            base[i + 1] = Self.pairs[Int(v) * 2 + 1]
+        } else {
+            base[i - 1] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v)
+        }
+        count += digits
+    }
+
+    /// "00" "01" … "99".
+    private static let pairs: [UInt8] = (0..<100).flatMap { [UInt8(ascii: "0") + UInt8($0 / 10), UInt8(ascii: "0") + UInt8($0 % 10)] }
+
+    /// The number of decimal digits of `value`.
+    static func digits(_ value: Int) -> Int {
+        var n = 1, v = value
+        while v >= 10 { v /= 10; n += 1 }
+        return n
     }
 }
 

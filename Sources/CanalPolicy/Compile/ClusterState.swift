@@ -113,6 +113,19 @@ public struct DataplaneConfiguration: Sendable, Hashable {
     public var allowIPIPFromWorkloads: Bool
     /// The VXLAN port dropped from workloads.
     public var vxlanPort: UInt16
+    /// Host ports always open inbound on host endpoints (`cali-failsafe-in`), whatever the policy.
+    public var failsafeInboundHostPorts: [FelixConfigurationSpec.ProtoPort]
+    /// Host ports always open outbound from host endpoints (`cali-failsafe-out`).
+    public var failsafeOutboundHostPorts: [FelixConfigurationSpec.ProtoPort]
+
+    /// Felix's default `FailsafeInboundHostPorts`: SSH, DHCP, BGP, etcd, Typha, the Kubernetes API.
+    public static let defaultFailsafeInboundHostPorts: [FelixConfigurationSpec.ProtoPort] =
+        [("tcp", 22), ("udp", 68), ("tcp", 179), ("tcp", 2379), ("tcp", 2380), ("tcp", 5473), ("tcp", 6443), ("tcp", 6666), ("tcp", 6667)]
+            .map { FelixConfigurationSpec.ProtoPort(protocol: $0.0, port: $0.1) }
+    /// Felix's default `FailsafeOutboundHostPorts`: DNS, DHCP, BGP, etcd, Typha, the Kubernetes API.
+    public static let defaultFailsafeOutboundHostPorts: [FelixConfigurationSpec.ProtoPort] =
+        [("udp", 53), ("udp", 67), ("tcp", 179), ("tcp", 2379), ("tcp", 2380), ("tcp", 5473), ("tcp", 6443), ("tcp", 6666), ("tcp", 6667)]
+            .map { FelixConfigurationSpec.ProtoPort(protocol: $0.0, port: $0.1) }
 
     /// Felix's defaults.
     public static let `default` = DataplaneConfiguration()
@@ -122,7 +135,9 @@ public struct DataplaneConfiguration: Sendable, Hashable {
         marks: Marks = Marks(mask: 0xffff_0000)!, interfacePrefixes: [String] = ["cali"],
         endpointToHostAction: EndpointToHostAction = .drop, logPrefix: String = "calico-packet",
         disableConntrackInvalidCheck: Bool = false, allowVXLANFromWorkloads: Bool = false,
-        allowIPIPFromWorkloads: Bool = false, vxlanPort: UInt16 = 4789
+        allowIPIPFromWorkloads: Bool = false, vxlanPort: UInt16 = 4789,
+        failsafeInboundHostPorts: [FelixConfigurationSpec.ProtoPort] = DataplaneConfiguration.defaultFailsafeInboundHostPorts,
+        failsafeOutboundHostPorts: [FelixConfigurationSpec.ProtoPort] = DataplaneConfiguration.defaultFailsafeOutboundHostPorts
     ) {
         self.marks = marks
         self.interfacePrefixes = interfacePrefixes
@@ -132,6 +147,8 @@ public struct DataplaneConfiguration: Sendable, Hashable {
         self.allowVXLANFromWorkloads = allowVXLANFromWorkloads
         self.allowIPIPFromWorkloads = allowIPIPFromWorkloads
         self.vxlanPort = vxlanPort
+        self.failsafeInboundHostPorts = failsafeInboundHostPorts
+        self.failsafeOutboundHostPorts = failsafeOutboundHostPorts
     }
 
     /// The settings of a `FelixConfiguration` spec (unset fields keep Felix's defaults).
@@ -157,6 +174,8 @@ public struct DataplaneConfiguration: Sendable, Hashable {
         allowVXLANFromWorkloads = spec.allowVXLANPacketsFromWorkloads ?? false
         allowIPIPFromWorkloads = spec.allowIPIPPacketsFromWorkloads ?? false
         if let port = spec.vxlanPort, let p = UInt16(exactly: port) { vxlanPort = p }
+        if let ports = spec.failsafeInboundHostPorts { failsafeInboundHostPorts = ports }
+        if let ports = spec.failsafeOutboundHostPorts { failsafeOutboundHostPorts = ports }
     }
 }
 

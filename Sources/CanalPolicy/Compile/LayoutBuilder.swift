@@ -13,7 +13,13 @@ struct LayoutBuilder {
         var tables = [filterTable()]
         if let raw = rawTable() { tables.append(raw) }
         if let mangle = mangleTable() { tables.append(mangle) }
-        let pruned = tables.map { $0.prunedToReachable() }
+        // Chains sorted by name: the order is free, and a sorted one can be kept up to date
+        // incrementally (``IncrementalPolicyCompiler``).
+        let pruned = tables.map { table in
+            var t = table.prunedToReachable()
+            t.chains.sort { $0.name < $1.name }
+            return t
+        }
         return RuleSet(family: family, tables: pruned, ipSets: ipSets(referencedBy: pruned))
     }
 
@@ -35,6 +41,25 @@ struct LayoutBuilder {
     }
 
     // MARK: - Policy and profile chains
+
+    /// One direction of a policy's chain; nil when the model has no such policy.
+    func policyChain(_ id: PolicyChainID, _ d: PolicyDirection) -> Chain? {
+        guard let policy = model.policies[id] else { return nil }
+        return rules.chain(ChainName.policy(id, d), policy.rules(d), comment: "\(policy.kindName) \(policy.displayName) \(d.rawValue)")
+    }
+
+    /// One direction of a profile's chain (empty for an unknown profile).
+    func profileChain(_ name: String, _ d: PolicyDirection) -> Chain {
+        let profile = model.profiles[name] ?? ResolvedProfile(name: name, ingress: [], egress: [])
+        return rules.chain(ChainName.profile(name, d), profile.rules(d), comment: "Profile \(name) \(d.rawValue)")
+    }
+
+    /// A workload's `cali-tw-` and `cali-fw-` chains.
+    func workloadChains(_ endpoint: ResolvedEndpoint) -> [Chain] {
+        PolicyDirection.allCases.map { d in
+            endpointChain(ChainName.workloadEndpoint(endpoint.interface, d), endpoint, d, endpoint.tiers[d], kind: .workload)
+        }
+    }
 
     private func policyChains(_ ids: Set<PolicyChainID>, directions: [PolicyDirection]) -> [Chain] {
         ids.sorted { $0.description < $1.description }.flatMap { id -> [Chain] in
@@ -66,6 +91,9 @@ struct LayoutBuilder {
             out.append(ChainRule([.conntrack([.related, .established])], .accept))
             if !config.disableConntrackInvalidCheck { out.append(ChainRule([.conntrack(.invalid)], .drop)) }
         }
+        if kind == .host || kind == .untracked || kind == .preDNAT {
+            out.append(ChainRule([], .jump(direction == .ingress ? ChainName.failsafeIn : ChainName.failsafeOut)))
+        }
         out.append(ChainRule([], .clearMark(marks.accept | marks.pass)))
         if kind == .workload, direction == .egress {
             if !config.allowVXLANFromWorkloads {
@@ -95,6 +123,35 @@ struct LayoutBuilder {
             out.append(ChainRule([], .drop, comments: ["Drop if no profiles matched"]))
         }
         return Chain(name, out)
+    }
+
+    // MARK: - Failsafes
+
+    /// Felix's `cali-failsafe-in` (inbound: the configured host ports as destination ports, from
+    /// their net if given) or `cali-failsafe-out` (outbound: to their net). In the raw table, before
+    /// conntrack, replies of the other direction's failsafe flows are accepted too (by source port).
+    func failsafeChain(inbound: Bool, raw: Bool) -> Chain {
+        var out: [ChainRule] = []
+        func add(_ ports: [FelixConfigurationSpec.ProtoPort], sourcePort: Bool) {
+            for entry in ports {
+                let proto: IPProtocol = switch entry.protocol.lowercased() {
+                case "udp": .udp
+                case "sctp": .sctp
+                default: .tcp
+                }
+                var match: [MatchCriterion] = [.ipProtocol(proto)]
+                let list = PortList([PortRange(entry.port)])!
+                match.append(sourcePort ? .sourcePorts(list) : .destinationPorts(list))
+                if !entry.net.isEmpty {
+                    guard let net = CIDR(ipOrCIDR: entry.net)?.network, net.family == family else { continue }
+                    match.append(inbound ? .sourceNet(net) : .destinationNet(net))
+                }
+                out.append(ChainRule(match, .accept))
+            }
+        }
+        add(inbound ? config.failsafeInboundHostPorts : config.failsafeOutboundHostPorts, sourcePort: false)
+        if raw { add(inbound ? config.failsafeOutboundHostPorts : config.failsafeInboundHostPorts, sourcePort: true) }
+        return Chain(inbound ? ChainName.failsafeIn : ChainName.failsafeOut, out)
     }
 
     // MARK: - Dispatch
@@ -220,7 +277,7 @@ struct LayoutBuilder {
         }
         chains += [Chain(ChainName.fromHostEndpoint, fromHost), Chain(ChainName.toHostEndpoint, toHostEP),
                    Chain(ChainName.fromHostEndpointForward, fromFwd), Chain(ChainName.toHostEndpointForward, toFwd),
-                   Chain(ChainName.cidrBlock)]
+                   Chain(ChainName.cidrBlock), failsafeChain(inbound: true, raw: false), failsafeChain(inbound: false, raw: false)]
         chains += policyChains(policyIDs, directions: PolicyDirection.allCases)
         chains += profileChains(profiles)
         return Table(.filter, chains: chains, hooks: [
@@ -258,7 +315,8 @@ struct LayoutBuilder {
             ])
         }
         chains += [top("cali-PREROUTING", ChainName.fromHostEndpoint), top("cali-OUTPUT", ChainName.toHostEndpoint),
-                   Chain(ChainName.fromHostEndpoint, from), Chain(ChainName.toHostEndpoint, to)]
+                   Chain(ChainName.fromHostEndpoint, from), Chain(ChainName.toHostEndpoint, to),
+                   failsafeChain(inbound: true, raw: true), failsafeChain(inbound: false, raw: true)]
         chains += policyChains(ids, directions: PolicyDirection.allCases)
         return Table(.raw, chains: chains, hooks: [
             KernelChainHooks(chain: "PREROUTING", inserted: [ChainRule([], .jump("cali-PREROUTING"))]),
@@ -285,6 +343,7 @@ struct LayoutBuilder {
             ChainRule([.markSet(marks.accept)], .accept, comments: ["Host endpoint policy accepted packet."]),
         ]))
         chains.append(Chain(ChainName.fromHostEndpoint, from))
+        chains.append(failsafeChain(inbound: true, raw: false))
         chains += policyChains(ids, directions: [.ingress])
         return Table(.mangle, chains: chains, hooks: [
             KernelChainHooks(chain: "PREROUTING", inserted: [ChainRule([], .jump("cali-PREROUTING"))]),

@@ -24,8 +24,8 @@ public enum PolicyCompiler {
     public static func compile(
         _ cluster: ClusterState, node: String, configuration: DataplaneConfiguration = .default
     ) throws(PolicyCompileError) -> CompiledPolicy {
-        var resolver = Resolver(cluster: cluster, node: node, configuration: configuration)
-        let model = try resolver.resolve()
+        var resolver = Resolver(node: node, configuration: configuration)
+        let model = try resolver.resolve(cluster)
         return CompiledPolicy(
             model: model,
             ipv4: LayoutBuilder(model: model, family: .v4).build(),

@@ -5,125 +5,34 @@ import CanalSelector
 /// tiers and policies apply to each, rules with selectors rewritten as Calico's update
 /// processors do and turned into IP set ids, and the sets' members taken cluster-wide.
 struct Resolver {
-    let cluster: ClusterState
     let node: String
     let configuration: DataplaneConfiguration
 
     /// An endpoint or network set that selectors can pick, with its effective labels.
-    private struct Labelled {
+    struct Labelled {
         var id: EndpointID?
         var labels: LabelSet
         var nets: [CIDR]
         var ports: [(name: String, proto: UInt8, port: UInt16)]
     }
 
-    private var labelled: [Labelled] = []
-    private var ipSets: [String: LogicalIPSet] = [:]
-    private var selectorCache: [String: Selector] = [:]
+    /// A policy with what decides where it applies.
+    struct Candidate {
+        var policy: ResolvedPolicy
+        var selects: Selector
+        var types: Set<PolicyType>
+        var order: Double?
+        var sortKey: String
 
-    init(cluster: ClusterState, node: String, configuration: DataplaneConfiguration) {
-        self.cluster = cluster
-        self.node = node
-        self.configuration = configuration
-    }
-
-    // MARK: - Entry
-
-    mutating func resolve() throws(PolicyCompileError) -> ResolvedNode {
-        let profilesByName = Dictionary(cluster.profiles.map { ($0.metadata.name ?? "", $0) }, uniquingKeysWith: { a, _ in a })
-        func effectiveLabels(_ own: [String: String], profiles: [String]) -> [String: String] {
-            var labels = own
-            for name in profiles {
-                for (k, v) in profilesByName[name]?.spec.labelsToApply ?? [:] where labels[k] == nil { labels[k] = v }
-            }
-            return labels
+        /// Whether `other` applies to the same endpoints in the same place.
+        func placedLike(_ other: Candidate) -> Bool {
+            selects.canonical == other.selects.canonical && types == other.types && order == other.order
+                && sortKey == other.sortKey && policy.tier == other.policy.tier && policy.untracked == other.policy.untracked
+                && policy.preDNAT == other.policy.preDNAT && policy.applyOnForward == other.policy.applyOnForward
         }
 
-        // Every label-bearing object of the cluster.
-        var addresses: [EndpointID: [IPAddress]] = [:]
-        var localWorkloads: [(EndpointID, WorkloadEndpoint, [String: String], [IPAddress])] = []
-        var localHosts: [(EndpointID, HostEndpoint, [String: String], [IPAddress])] = []
-        for wep in cluster.workloadEndpoints {
-            let ns = wep.metadata.namespace ?? "default"
-            let id = EndpointID.workload(namespace: ns, name: wep.metadata.name ?? "")
-            var own = wep.metadata.labels ?? [:]
-            if own[CalicoLabel.namespace] == nil { own[CalicoLabel.namespace] = ns }
-            if own[CalicoLabel.orchestrator] == nil, let o = wep.spec.orchestrator { own[CalicoLabel.orchestrator] = o }
-            if let sa = wep.spec.serviceAccountName, !sa.isEmpty, own[Self.serviceAccountLabel] == nil {
-                own[Self.serviceAccountLabel] = sa
-            }
-            let labels = effectiveLabels(own, profiles: wep.spec.profiles ?? [])
-            let ips = (wep.spec.ipNetworks ?? []).compactMap { CIDR(ipOrCIDR: $0)?.address }
-            addresses[id] = ips
-            labelled.append(Labelled(
-                id: id, labels: LabelSet(labels), nets: ips.map(Self.hostNet),
-                ports: (wep.spec.ports ?? []).map { ($0.name, $0.protocol.protocolNumber, $0.port) }))
-            if wep.spec.node == node, let iface = wep.spec.interfaceName, !iface.isEmpty {
-                localWorkloads.append((id, wep, labels, ips))
-            }
-        }
-        for hep in cluster.hostEndpoints {
-            let id = EndpointID.host(name: hep.metadata.name ?? "")
-            let labels = effectiveLabels(hep.metadata.labels ?? [:], profiles: hep.spec.profiles ?? [])
-            let ips = (hep.spec.expectedIPs ?? []).compactMap { IPAddress($0) }
-            addresses[id] = ips
-            labelled.append(Labelled(
-                id: id, labels: LabelSet(labels), nets: ips.map(Self.hostNet),
-                ports: (hep.spec.ports ?? []).map { ($0.name, $0.protocol.protocolNumber, $0.port) }))
-            if hep.spec.node == node, let iface = hep.spec.interfaceName, !iface.isEmpty, iface != "*" {
-                localHosts.append((id, hep, labels, ips))
-            }
-        }
-        for set in cluster.networkSets {
-            var labels = set.metadata.labels ?? [:]
-            labels[CalicoLabel.namespace] = set.metadata.namespace ?? "default"
-            labelled.append(Labelled(id: nil, labels: LabelSet(labels), nets: Self.memberNets(set.spec.nets), ports: []))
-        }
-        for set in cluster.globalNetworkSets {
-            labelled.append(Labelled(
-                id: nil, labels: LabelSet(set.metadata.labels ?? [:]), nets: Self.memberNets(set.spec.nets), ports: []))
-        }
-
-        // Policies, with their endpoint selectors.
-        var policies: [PolicyChainID: ResolvedPolicy] = [:]
-        var candidates: [(policy: ResolvedPolicy, selects: Selector, types: Set<PolicyType>, order: Double?, sortKey: String)] = []
-        for gnp in cluster.globalNetworkPolicies {
-            let name = gnp.metadata.name ?? ""
-            let spec = gnp.spec
-            let id = PolicyChainID(kind: .globalNetworkPolicy, name: name)
-            var parts = [nonEmpty(spec.selector) ?? "all()"]
-            if let ns = nonEmpty(spec.namespaceSelector) {
-                parts.append(try Self.namespaceSelector(ns))
-            }
-            if let sa = nonEmpty(spec.serviceAccountSelector) {
-                parts.append(try prefixed(sa, "pcsa.").replacingAll("all()", with: "has(\(Self.serviceAccountLabel))"))
-            }
-            let policy = ResolvedPolicy(
-                id: id, kindName: "GlobalNetworkPolicy", displayName: name, tier: nonEmpty(spec.tier) ?? TierSpec.defaultTierName,
-                ingress: try rules(spec.ingress, namespace: nil, policy: id),
-                egress: try rules(spec.egress, namespace: nil, policy: id),
-                untracked: spec.doNotTrack, preDNAT: spec.preDNAT, applyOnForward: spec.applyOnForward || spec.doNotTrack || spec.preDNAT)
-            candidates.append((policy, try selector(Self.and(parts), context: "\(id)"),
-                               Self.types(spec.types, spec.ingress, spec.egress), spec.order, "\(name)//GlobalNetworkPolicy"))
-        }
-        for np in cluster.networkPolicies {
-            let name = np.metadata.name ?? ""
-            let ns = np.metadata.namespace ?? "default"
-            let spec = np.spec
-            let id = PolicyChainID(kind: .networkPolicy, namespace: ns, name: name)
-            var parts = [nonEmpty(spec.selector) ?? "all()", "\(CalicoLabel.namespace) == '\(ns)'"]
-            if let sa = nonEmpty(spec.serviceAccountSelector) {
-                parts.append(try prefixed(sa, "pcsa.").replacingAll("all()", with: "has(\(Self.serviceAccountLabel))"))
-            }
-            let policy = ResolvedPolicy(
-                id: id, kindName: "NetworkPolicy", displayName: "\(ns)/\(name)", tier: nonEmpty(spec.tier) ?? TierSpec.defaultTierName,
-                ingress: try rules(spec.ingress, namespace: ns, policy: id),
-                egress: try rules(spec.egress, namespace: ns, policy: id))
-            candidates.append((policy, try selector(Self.and(parts), context: "\(id)"),
-                               Self.types(spec.types, spec.ingress, spec.egress), spec.order, "\(name)/\(ns)/NetworkPolicy"))
-        }
-        // Policy order within a tier: order (nil last), then name/namespace/kind.
-        candidates.sort { a, b in
+        /// Policy order within a tier: order (nil last), then name/namespace/kind.
+        static func precedes(_ a: Candidate, _ b: Candidate) -> Bool {
             switch (a.order, b.order) {
             case let (x?, y?) where x != y: return x < y
             case (.some, nil): return true
@@ -131,66 +40,344 @@ struct Resolver {
             default: return a.sortKey < b.sortKey
             }
         }
-        for c in candidates { policies[c.policy.id] = c.policy }
-        let tierOrder = tierSequence(Set(candidates.map(\.policy.tier)))
+    }
+
+    /// What a logical set's members are computed from.
+    struct SetSource {
+        var selector: Selector
+        /// Named-port sets: the protocol (nil for any) and the port's name.
+        var namedPort: (proto: UInt8?, name: String)?
+    }
+
+    private(set) var labelled: [Labelled] = []
+    /// Index into ``labelled`` of each endpoint.
+    private(set) var labelledIndex: [EndpointID: Int] = [:]
+    /// Which labelled objects contribute each net (to keep members another object still gives).
+    private var ownersByNet: [CIDR: [Int]] = [:]
+    private(set) var ipSets: [String: LogicalIPSet] = [:]
+    private var setSources: [String: SetSource] = [:]
+    /// How many rule references (of policies and profiles) each set has.
+    private var setUsers: [String: Int] = [:]
+    /// Sets created since the last ``clearCreatedSets()``.
+    private(set) var createdSets: [String] = []
+    private var selectorCache: [String: Selector] = [:]
+    private var profilesByName: [String: Profile] = [:]
+    private var tierSpecs: [String: TierSpec] = [:]
+    /// Policies sorted by ``Candidate/precedes(_:_:)``.
+    private(set) var candidates: [Candidate] = []
+    private var tierOrder: [(String, Bool)] = []
+
+    init(node: String, configuration: DataplaneConfiguration) {
+        self.node = node
+        self.configuration = configuration
+    }
+
+    // MARK: - Entry
+
+    mutating func resolve(_ cluster: ClusterState) throws(PolicyCompileError) -> ResolvedNode {
+        profilesByName = Dictionary(cluster.profiles.map { ($0.metadata.name ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+        for (name, spec) in TierSpec.builtInTiers { tierSpecs[name] = spec }
+        for tier in cluster.tiers { tierSpecs[tier.metadata.name ?? ""] = tier.spec }
+
+        // Every label-bearing object of the cluster.
+        var addresses: [EndpointID: [IPAddress]] = [:]
+        var localWorkloads: [(EndpointID, WorkloadEndpoint, [IPAddress])] = []
+        var localHosts: [(EndpointID, HostEndpoint, [IPAddress])] = []
+        for wep in cluster.workloadEndpoints {
+            let id = Self.id(of: wep)
+            let labels = effectiveLabels(Self.ownLabels(wep), profiles: wep.spec.profiles ?? [])
+            let ips = (wep.spec.ipNetworks ?? []).compactMap { CIDR(ipOrCIDR: $0)?.address }
+            addresses[id] = ips
+            addLabelled(Labelled(
+                id: id, labels: LabelSet(labels), nets: ips.map(Self.hostNet),
+                ports: (wep.spec.ports ?? []).map { ($0.name, $0.protocol.protocolNumber, $0.port) }))
+            if wep.spec.node == node, let iface = wep.spec.interfaceName, !iface.isEmpty {
+                localWorkloads.append((id, wep, ips))
+            }
+        }
+        for hep in cluster.hostEndpoints {
+            let id = EndpointID.host(name: hep.metadata.name ?? "")
+            let labels = effectiveLabels(hep.metadata.labels ?? [:], profiles: hep.spec.profiles ?? [])
+            let ips = (hep.spec.expectedIPs ?? []).compactMap { IPAddress($0) }
+            addresses[id] = ips
+            addLabelled(Labelled(
+                id: id, labels: LabelSet(labels), nets: ips.map(Self.hostNet),
+                ports: (hep.spec.ports ?? []).map { ($0.name, $0.protocol.protocolNumber, $0.port) }))
+            if hep.spec.node == node, let iface = hep.spec.interfaceName, !iface.isEmpty, iface != "*" {
+                localHosts.append((id, hep, ips))
+            }
+        }
+        for set in cluster.networkSets {
+            var labels = set.metadata.labels ?? [:]
+            labels[CalicoLabel.namespace] = set.metadata.namespace ?? "default"
+            addLabelled(Labelled(id: nil, labels: LabelSet(labels), nets: Self.memberNets(set.spec.nets), ports: []))
+        }
+        for set in cluster.globalNetworkSets {
+            addLabelled(Labelled(
+                id: nil, labels: LabelSet(set.metadata.labels ?? [:]), nets: Self.memberNets(set.spec.nets), ports: []))
+        }
+
+        // Policies, with their endpoint selectors.
+        var policies: [PolicyChainID: ResolvedPolicy] = [:]
+        var found: [Candidate] = []
+        for gnp in cluster.globalNetworkPolicies { found.append(try candidate(gnp)) }
+        for np in cluster.networkPolicies { found.append(try candidate(np)) }
+        found.sort(by: Candidate.precedes)
+        candidates = found
+        for c in candidates {
+            policies[c.policy.id] = c.policy
+            countUsers(of: c.policy.ingress + c.policy.egress, by: 1)
+        }
+        refreshTierOrder()
 
         // Profiles.
         var profiles: [String: ResolvedProfile] = [:]
         for profile in cluster.profiles {
-            let name = profile.metadata.name ?? ""
-            profiles[name] = ResolvedProfile(
-                name: name, ingress: try rules(profile.spec.ingress, namespace: nil, policy: nil),
-                egress: try rules(profile.spec.egress, namespace: nil, policy: nil))
+            let resolved = try self.profile(profile)
+            profiles[resolved.name] = resolved
+            countUsers(of: resolved.ingress + resolved.egress, by: 1)
         }
 
-        // Tiers per local endpoint and direction.
-        func tiers(_ labels: LabelSet, host: Bool, filter: (ResolvedPolicy) -> Bool, passAtEnd: Bool) -> TierLists {
-            let matching = candidates.filter { filter($0.policy) && $0.selects.matches(labels) }
-            var lists = TierLists()
-            guard !matching.isEmpty else { return lists }
-            for direction in PolicyDirection.allCases {
-                let type: PolicyType = direction == .ingress ? .ingress : .egress
-                var result: [ResolvedTier] = []
-                for (tierName, tierPasses) in tierOrder {
-                    let selected = matching.filter { $0.policy.tier == tierName && $0.types.contains(type) }.map(\.policy.id)
-                    if !selected.isEmpty {
-                        result.append(ResolvedTier(name: tierName, passAtEnd: passAtEnd || tierPasses, policies: selected))
-                    }
-                }
-                if direction == .ingress { lists.ingress = result } else { lists.egress = result }
-            }
-            return lists
-        }
         var endpoints: [ResolvedEndpoint] = []
         var seenInterfaces = Set<String>()
-        for (id, wep, labels, ips) in localWorkloads.sorted(by: { $0.0 < $1.0 }) {
+        for (id, wep, ips) in localWorkloads.sorted(by: { $0.0 < $1.0 }) {
             let iface = wep.spec.interfaceName!
             // Two endpoints claiming one interface: the smallest id wins, as in Felix.
             guard seenInterfaces.insert(iface).inserted else { continue }
-            let set = LabelSet(labels)
             endpoints.append(ResolvedEndpoint(
                 id: id, interface: iface, addresses: ips, profiles: wep.spec.profiles ?? [],
-                tiers: tiers(set, host: false, filter: { !$0.untracked && !$0.preDNAT }, passAtEnd: false)))
+                tiers: workloadTiers(id)))
         }
-        for (id, hep, labels, ips) in localHosts.sorted(by: { $0.0 < $1.0 }) {
+        for (id, hep, ips) in localHosts.sorted(by: { $0.0 < $1.0 }) {
             let iface = hep.spec.interfaceName!
             guard seenInterfaces.insert(iface).inserted else { continue }
-            let set = LabelSet(labels)
             var endpoint = ResolvedEndpoint(
-                id: id, interface: iface, addresses: ips, profiles: hep.spec.profiles ?? [],
-                tiers: tiers(set, host: true, filter: { !$0.untracked && !$0.preDNAT }, passAtEnd: false))
-            endpoint.forwardTiers = tiers(set, host: true, filter: { $0.applyOnForward && !$0.untracked && !$0.preDNAT }, passAtEnd: false)
-            endpoint.untrackedTiers = tiers(set, host: true, filter: { $0.untracked }, passAtEnd: true)
-            var preDNAT = tiers(set, host: true, filter: { $0.preDNAT }, passAtEnd: true)
-            preDNAT.egress = []
-            endpoint.preDNATTiers = preDNAT
+                id: id, interface: iface, addresses: ips, profiles: hep.spec.profiles ?? [], tiers: TierLists())
+            hostTiers(&endpoint)
             endpoints.append(endpoint)
         }
         endpoints.sort { $0.interface < $1.interface }
+        createdSets = []
 
         return ResolvedNode(
             node: node, configuration: configuration, endpoints: endpoints, addresses: addresses,
             policies: policies, profiles: profiles, ipSets: ipSets)
+    }
+
+    // MARK: - Objects
+
+    static func id(of wep: WorkloadEndpoint) -> EndpointID {
+        .workload(namespace: wep.metadata.namespace ?? "default", name: wep.metadata.name ?? "")
+    }
+
+    /// A workload's own labels with the ones Calico adds (namespace, orchestrator, service account).
+    static func ownLabels(_ wep: WorkloadEndpoint) -> [String: String] {
+        let ns = wep.metadata.namespace ?? "default"
+        var own = wep.metadata.labels ?? [:]
+        if own[CalicoLabel.namespace] == nil { own[CalicoLabel.namespace] = ns }
+        if own[CalicoLabel.orchestrator] == nil, let o = wep.spec.orchestrator { own[CalicoLabel.orchestrator] = o }
+        if let sa = wep.spec.serviceAccountName, !sa.isEmpty, own[serviceAccountLabel] == nil {
+            own[serviceAccountLabel] = sa
+        }
+        return own
+    }
+
+    /// `own` with the profiles' `labelsToApply` under it (own labels win).
+    func effectiveLabels(_ own: [String: String], profiles: [String]) -> [String: String] {
+        var labels = own
+        for name in profiles {
+            for (k, v) in profilesByName[name]?.spec.labelsToApply ?? [:] where labels[k] == nil { labels[k] = v }
+        }
+        return labels
+    }
+
+    private mutating func addLabelled(_ object: Labelled) {
+        let index = labelled.count
+        labelled.append(object)
+        if let id = object.id { labelledIndex[id] = index }
+        for net in object.nets { ownersByNet[net, default: []].append(index) }
+    }
+
+    /// The members `object` gives the set `source` describes.
+    private func contributions(of object: Labelled, to source: SetSource) -> [IPSetMember] {
+        guard source.selector.matches(object.labels) else { return [] }
+        guard let named = source.namedPort else { return object.nets.map { .net($0) } }
+        guard object.id != nil else { return [] }
+        var out: [IPSetMember] = []
+        for port in object.ports where port.name == named.name && (named.proto == nil || named.proto == port.proto) && port.proto != 0 {
+            for net in object.nets { out.append(.addressPort(net.address, IPProtocol(number: port.proto), port.port)) }
+        }
+        return out
+    }
+
+    /// Gives the endpoint `id` new effective labels, updating every set's members; returns the
+    /// ids of the sets whose members changed.
+    mutating func relabel(_ id: EndpointID, labels: [String: String]) -> [String] {
+        guard let index = labelledIndex[id] else { return [] }
+        let before = labelled[index]
+        var after = before
+        after.labels = LabelSet(labels)
+        labelled[index] = after
+        var changed: [String] = []
+        for (setID, source) in setSources {
+            let old = contributions(of: before, to: source)
+            let new = contributions(of: after, to: source)
+            guard old != new else { continue }
+            var members = ipSets[setID]!.members
+            let kept = Set(new)
+            for member in old where !kept.contains(member) {
+                // Another object may give the same member.
+                let net: CIDR = switch member {
+                case .net(let c): c
+                case .addressPort(let ip, _, _), .address(let ip): Self.hostNet(ip)
+                }
+                let stillGiven = (ownersByNet[net] ?? []).contains { other in
+                    other != index && contributions(of: labelled[other], to: source).contains(member)
+                }
+                if !stillGiven { members.remove(member) }
+            }
+            for member in new { members.insert(member) }
+            if members != ipSets[setID]!.members {
+                ipSets[setID]!.members = members
+                changed.append(setID)
+            }
+        }
+        return changed
+    }
+
+    // MARK: - Policies and profiles
+
+    mutating func candidate(_ gnp: GlobalNetworkPolicy) throws(PolicyCompileError) -> Candidate {
+        let name = gnp.metadata.name ?? ""
+        let spec = gnp.spec
+        let id = PolicyChainID(kind: .globalNetworkPolicy, name: name)
+        var parts = [nonEmpty(spec.selector) ?? "all()"]
+        if let ns = nonEmpty(spec.namespaceSelector) {
+            parts.append(try Self.namespaceSelector(ns))
+        }
+        if let sa = nonEmpty(spec.serviceAccountSelector) {
+            parts.append(try prefixed(sa, "pcsa.").replacingAll("all()", with: "has(\(Self.serviceAccountLabel))"))
+        }
+        let policy = ResolvedPolicy(
+            id: id, kindName: "GlobalNetworkPolicy", displayName: name, tier: nonEmpty(spec.tier) ?? TierSpec.defaultTierName,
+            ingress: try rules(spec.ingress, namespace: nil, policy: id),
+            egress: try rules(spec.egress, namespace: nil, policy: id),
+            untracked: spec.doNotTrack, preDNAT: spec.preDNAT, applyOnForward: spec.applyOnForward || spec.doNotTrack || spec.preDNAT)
+        return Candidate(policy: policy, selects: try selector(Self.and(parts), context: "\(id)"),
+                         types: Self.types(spec.types, spec.ingress, spec.egress), order: spec.order,
+                         sortKey: "\(name)//GlobalNetworkPolicy")
+    }
+
+    mutating func candidate(_ np: NetworkPolicy) throws(PolicyCompileError) -> Candidate {
+        let name = np.metadata.name ?? ""
+        let ns = np.metadata.namespace ?? "default"
+        let spec = np.spec
+        let id = PolicyChainID(kind: .networkPolicy, namespace: ns, name: name)
+        var parts = [nonEmpty(spec.selector) ?? "all()", "\(CalicoLabel.namespace) == '\(ns)'"]
+        if let sa = nonEmpty(spec.serviceAccountSelector) {
+            parts.append(try prefixed(sa, "pcsa.").replacingAll("all()", with: "has(\(Self.serviceAccountLabel))"))
+        }
+        let policy = ResolvedPolicy(
+            id: id, kindName: "NetworkPolicy", displayName: "\(ns)/\(name)", tier: nonEmpty(spec.tier) ?? TierSpec.defaultTierName,
+            ingress: try rules(spec.ingress, namespace: ns, policy: id),
+            egress: try rules(spec.egress, namespace: ns, policy: id))
+        return Candidate(policy: policy, selects: try selector(Self.and(parts), context: "\(id)"),
+                         types: Self.types(spec.types, spec.ingress, spec.egress), order: spec.order,
+                         sortKey: "\(name)/\(ns)/NetworkPolicy")
+    }
+
+    private mutating func profile(_ profile: Profile) throws(PolicyCompileError) -> ResolvedProfile {
+        ResolvedProfile(
+            name: profile.metadata.name ?? "", ingress: try rules(profile.spec.ingress, namespace: nil, policy: nil),
+            egress: try rules(profile.spec.egress, namespace: nil, policy: nil))
+    }
+
+    /// Puts `new` in place of the policy `id` (either may be absent), keeping the order, the
+    /// sets' user counts and dropping sets nothing uses any more; returns the old candidate.
+    @discardableResult
+    mutating func replaceCandidate(_ id: PolicyChainID, with new: Candidate?) -> Candidate? {
+        var old: Candidate?
+        if let i = candidates.firstIndex(where: { $0.policy.id == id }) {
+            old = candidates.remove(at: i)
+        }
+        if let new {
+            let i = candidates.firstIndex { Candidate.precedes(new, $0) } ?? candidates.count
+            candidates.insert(new, at: i)
+            countUsers(of: new.policy.ingress + new.policy.egress, by: 1)
+        }
+        if let old { countUsers(of: old.policy.ingress + old.policy.egress, by: -1) }
+        dropUnusedCreatedSets()
+        if old?.policy.tier != new?.policy.tier { refreshTierOrder() }
+        return old
+    }
+
+    /// Forgets the sets created since the last clear that no rule uses (after a failed or
+    /// replaced resolution).
+    mutating func dropUnusedCreatedSets() {
+        for id in createdSets where (setUsers[id] ?? 0) <= 0 { forgetSet(id) }
+        createdSets = []
+    }
+
+    mutating func clearCreatedSets() { createdSets = [] }
+
+    private mutating func forgetSet(_ id: String) {
+        ipSets[id] = nil
+        setSources[id] = nil
+        setUsers[id] = nil
+    }
+
+    private mutating func countUsers(of rules: [ResolvedRule], by delta: Int) {
+        for rule in rules {
+            for e in [rule.source, rule.destination] {
+                for id in [e.selectorSet, e.notSelectorSet].compactMap({ $0 }) + e.namedPortSets + e.notNamedPortSets {
+                    let count = (setUsers[id] ?? 0) + delta
+                    if count <= 0 { forgetSet(id) } else { setUsers[id] = count }
+                }
+            }
+        }
+    }
+
+    // MARK: - Tiers
+
+    private mutating func refreshTierOrder() {
+        tierOrder = tierSequence(Set(candidates.map(\.policy.tier)))
+    }
+
+    /// The tier lists of the candidates that `labels` selects and `filter` admits.
+    func tiers(_ labels: LabelSet, filter: (ResolvedPolicy) -> Bool, passAtEnd: Bool) -> TierLists {
+        let matching = candidates.filter { filter($0.policy) && $0.selects.matches(labels) }
+        var lists = TierLists()
+        guard !matching.isEmpty else { return lists }
+        for direction in PolicyDirection.allCases {
+            let type: PolicyType = direction == .ingress ? .ingress : .egress
+            var result: [ResolvedTier] = []
+            for (tierName, tierPasses) in tierOrder {
+                let selected = matching.filter { $0.policy.tier == tierName && $0.types.contains(type) }.map(\.policy.id)
+                if !selected.isEmpty {
+                    result.append(ResolvedTier(name: tierName, passAtEnd: passAtEnd || tierPasses, policies: selected))
+                }
+            }
+            if direction == .ingress { lists.ingress = result } else { lists.egress = result }
+        }
+        return lists
+    }
+
+    /// A local workload's tiers.
+    func workloadTiers(_ id: EndpointID) -> TierLists {
+        guard let index = labelledIndex[id] else { return TierLists() }
+        return tiers(labelled[index].labels, filter: { !$0.untracked && !$0.preDNAT }, passAtEnd: false)
+    }
+
+    /// Fills a local host endpoint's tier lists (normal, forward, untracked, pre-DNAT).
+    func hostTiers(_ endpoint: inout ResolvedEndpoint) {
+        guard let index = labelledIndex[endpoint.id] else { return }
+        let set = labelled[index].labels
+        endpoint.tiers = tiers(set, filter: { !$0.untracked && !$0.preDNAT }, passAtEnd: false)
+        endpoint.forwardTiers = tiers(set, filter: { $0.applyOnForward && !$0.untracked && !$0.preDNAT }, passAtEnd: false)
+        endpoint.untrackedTiers = tiers(set, filter: { $0.untracked }, passAtEnd: true)
+        var preDNAT = tiers(set, filter: { $0.preDNAT }, passAtEnd: true)
+        preDNAT.egress = []
+        endpoint.preDNATTiers = preDNAT
     }
 
     // MARK: - Tiers
@@ -198,9 +385,7 @@ struct Resolver {
     /// The tiers that have policies, in order (order, nil last, then name), each with whether
     /// its default action is Pass.
     private func tierSequence(_ used: Set<String>) -> [(String, Bool)] {
-        var specs: [String: TierSpec] = [:]
-        for (name, spec) in TierSpec.builtInTiers { specs[name] = spec }
-        for tier in cluster.tiers { specs[tier.metadata.name ?? ""] = tier.spec }
+        let specs = tierSpecs
         let names = used.sorted { a, b in
             let oa = specs[a]?.order ?? (specs[a] == nil ? TierSpec.defaultOrder : nil)
             let ob = specs[b]?.order ?? (specs[b] == nil ? TierSpec.defaultOrder : nil)
@@ -379,41 +564,39 @@ struct Resolver {
 
     /// The id of the selector's set, computing its members on first use.
     private mutating func selectorSet(_ selector: Selector) -> String {
-        let id = selector.uniqueID
-        if ipSets[id] == nil {
-            var members = Set<IPSetMember>()
-            for object in labelled where selector.matches(object.labels) {
-                for net in object.nets { members.insert(.net(net)) }
-            }
-            ipSets[id] = LogicalIPSet(id: id, isNamedPort: false, members: members)
-        }
-        return id
+        makeSet(selector.uniqueID, SetSource(selector: selector, namedPort: nil))
     }
 
     /// The id of a named-port set, computing its members on first use.
     private mutating func namedPortSet(_ selector: Selector, proto: String, name: String) -> String {
-        let id = selector.namedPortUniqueID(protocol: proto, port: name)
+        let wanted: UInt8? = switch proto {
+        case "tcp": 6
+        case "udp": 17
+        case "sctp": 132
+        default: nil
+        }
+        return makeSet(selector.namedPortUniqueID(protocol: proto, port: name), SetSource(selector: selector, namedPort: (wanted, name)))
+    }
+
+    private mutating func makeSet(_ id: String, _ source: SetSource) -> String {
         if ipSets[id] == nil {
-            let wanted: UInt8? = switch proto {
-            case "tcp": 6
-            case "udp": 17
-            case "sctp": 132
-            default: nil
-            }
             var members = Set<IPSetMember>()
-            for object in labelled where object.id != nil && selector.matches(object.labels) {
-                for port in object.ports where port.name == name && (wanted == nil || wanted == port.proto) && port.proto != 0 {
-                    for net in object.nets {
-                        members.insert(.addressPort(net.address, IPProtocol(number: port.proto), port.port))
-                    }
+            if source.namedPort == nil {
+                // The common case, without the per-object array.
+                for object in labelled where source.selector.matches(object.labels) {
+                    for net in object.nets { members.insert(.net(net)) }
                 }
+            } else {
+                for object in labelled { members.formUnion(contributions(of: object, to: source)) }
             }
-            ipSets[id] = LogicalIPSet(id: id, isNamedPort: true, members: members)
+            ipSets[id] = LogicalIPSet(id: id, isNamedPort: source.namedPort != nil, members: members)
+            setSources[id] = source
+            createdSets.append(id)
         }
         return id
     }
 
-    private static func hostNet(_ ip: IPAddress) -> CIDR { CIDR(address: ip, prefixLength: ip.family.bitCount)! }
+    static func hostNet(_ ip: IPAddress) -> CIDR { CIDR(address: ip, prefixLength: ip.family.bitCount)! }
 
     /// Network set nets as set members: `/0` becomes two `/1`s (ipset rejects `/0`).
     private static func memberNets(_ nets: [String]?) -> [CIDR] {

@@ -126,6 +126,22 @@ public struct Table: Sendable, Hashable {
     /// The chain named `name`.
     public func chain(named name: String) -> Chain? { chains.first { $0.name == name } }
 
+    /// The index of the chain `name` in chains sorted by name, or where it would go.
+    func sortedIndex(of name: String) -> (index: Int, found: Bool) {
+        var low = 0, high = chains.count
+        while low < high {
+            let mid = (low + high) / 2
+            if chains[mid].name < name { low = mid + 1 } else { high = mid }
+        }
+        return (low, low < chains.count && chains[low].name == name)
+    }
+
+    /// The chain `name` when chains are sorted by name.
+    func sortedChain(named name: String) -> Chain? {
+        let (i, found) = sortedIndex(of: name)
+        return found ? chains[i] : nil
+    }
+
     /// The table restricted to the chains reachable from its hooks (Felix only programs those:
     /// e.g. the egress chain of an ingress-only policy is rendered but never written).
     public func prunedToReachable() -> Table {

@@ -28,6 +28,14 @@ public struct RuleSetDiff: Sendable, Hashable {
         ipSets = IPSetDiff(from: old.ipSets, to: new.ipSets)
     }
 
+    /// A diff from parts computed elsewhere (the incremental compiler's touched chains and sets).
+    init(old: RuleSet, new: RuleSet, tables: [TableDiff], ipSets: IPSetDiff) {
+        self.old = old
+        self.new = new
+        self.tables = tables
+        self.ipSets = ipSets
+    }
+
     /// Whether nothing changes.
     public var isEmpty: Bool { tables.isEmpty && ipSets.isEmpty }
 }
@@ -84,6 +92,28 @@ public struct TableDiff: Sendable, Hashable {
             let after = new.hooks.first { $0.chain == kernel } ?? KernelChainHooks(chain: kernel)
             return before == after ? nil : ChangedHooks(old: before, new: after)
         }
+    }
+
+    /// The changes among the chains named `touched` (sorted, unique) of two tables whose chains
+    /// are sorted by name and whose hooks are equal; chains not touched must be equal.
+    init(sortedFrom old: Table, to new: Table, touched: [String]) {
+        name = new.name
+        var added: [Chain] = [], removed: [Chain] = [], changed: [ChangedChain] = []
+        for chainName in touched {
+            let before = old.sortedChain(named: chainName), after = new.sortedChain(named: chainName)
+            switch (before, after) {
+            case (nil, let a?): added.append(a)
+            case (let b?, nil): removed.append(b)
+            case (let b?, let a?) where b.rules != a.rules:
+                let common = zip(b.rules, a.rules).prefix { $0 == $1 }.count
+                changed.append(ChangedChain(name: chainName, old: b.rules, new: a.rules, firstChange: common))
+            default: break
+            }
+        }
+        self.added = added
+        self.removed = removed
+        self.changed = changed
+        changedHooks = []
     }
 
     /// Whether nothing changes.

@@ -18,6 +18,10 @@ public enum ChainName {
     public static let fromHostEndpointForward = "cali-from-hep-forward"
     public static let toHostEndpointForward = "cali-to-hep-forward"
     public static let cidrBlock = "cali-cidr-block"
+    /// Host ports always allowed into host endpoints.
+    public static let failsafeIn = "cali-failsafe-in"
+    /// Host ports always allowed out of host endpoints.
+    public static let failsafeOut = "cali-failsafe-out"
 
     /// `prefix + suffix` when it fits in `maxLength`; otherwise `prefix + "_" +` the start of
     /// base64url(SHA-256(suffix)) (libcalico-go's `GetLengthLimitedID`). An empty suffix is `_`;

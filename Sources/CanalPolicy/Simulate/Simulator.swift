@@ -24,6 +24,10 @@ public struct Flow: Sendable, Hashable {
     public var icmpCode: UInt8?
     /// The family; by default the family of an address end, else IPv4.
     public var family: IPAddress.Family
+    /// The node interface a packet from outside the node arrives on. When it is a host
+    /// endpoint's and the packet is forwarded, the endpoint's applyOnForward policy applies
+    /// (`cali-fhfw-`).
+    public var ingressInterface: String?
 
     /// A flow.
     public init(
@@ -40,6 +44,16 @@ public struct Flow: Sendable, Hashable {
         var inferred: IPAddress.Family = .v4
         for end in [from, to] { if case .address(let ip) = end { inferred = ip.family } }
         self.family = family ?? inferred
+    }
+
+    /// A flow arriving from outside the node on `ingressInterface`.
+    public init(
+        from: End, to: End, protocol: UInt8, port: UInt16? = nil, sourcePort: UInt16? = nil,
+        icmpType: UInt8? = nil, icmpCode: UInt8? = nil, family: IPAddress.Family? = nil, ingressInterface: String?
+    ) {
+        self.init(from: from, to: to, protocol: `protocol`, port: port, sourcePort: sourcePort, icmpType: icmpType,
+                  icmpCode: icmpCode, family: family)
+        self.ingressInterface = ingressInterface
     }
 }
 
@@ -64,6 +78,9 @@ public struct Decision: Sendable, Hashable {
         case notPoliced
         /// An end named an endpoint without an address of the flow's family.
         case unknownEndpoint
+        /// A failsafe host port (`cali-failsafe-in`/`-out`) let the packet through whatever the
+        /// host endpoint's policy.
+        case failsafe
     }
 
     /// Why.
@@ -170,12 +187,26 @@ struct Simulator {
                 steps.append(Decision(reason: .notPoliced, allowed: true))
                 return finish()
             }
-            if let d = tierDecision(s, .egress, s.untrackedTiers.egress, ctx, stage: "doNotTrack") {
+            if !s.untrackedTiers.egress.isEmpty, !failsafe(inbound: false, raw: true, ctx),
+               let d = tierDecision(s, .egress, s.untrackedTiers.egress, ctx, stage: "doNotTrack") {
                 steps.append(d)
+                return finish()
+            }
+            if failsafe(inbound: false, raw: false, ctx) {
+                steps.append(Decision(reason: .failsafe, allowed: true, endpoint: s.id, direction: .egress))
                 return finish()
             }
             steps.append(endpointDecision(s, .egress, ctx))
             return finish()
+        }
+        if destination?.isHost != true, let iface = flow.ingressInterface,
+           let hep = model.endpoints.first(where: { $0.isHost && $0.interface == iface }) {
+            // Forwarded through a host endpoint: its applyOnForward policy first (no failsafes,
+            // no profiles; no tier applying means no verdict).
+            if let d = tierDecision(hep, .ingress, hep.forwardTiers.ingress, ctx, stage: "applyOnForward") {
+                steps.append(d)
+                if !d.allowed { return finish() }
+            }
         }
         if let d = destination {
             if !d.isHost {
@@ -183,16 +214,43 @@ struct Simulator {
                 return finish()
             }
             for (tiers, stage) in [(d.untrackedTiers.ingress, "doNotTrack"), (d.preDNATTiers.ingress, "preDNAT")] {
+                // Each stage's chain starts with the failsafes, whose ACCEPT ends that table.
+                if tiers.isEmpty || failsafe(inbound: true, raw: stage == "doNotTrack", ctx) { continue }
                 if let decision = tierDecision(d, .ingress, tiers, ctx, stage: stage) {
                     steps.append(decision)
                     return finish()
                 }
+            }
+            if failsafe(inbound: true, raw: false, ctx) {
+                steps.append(Decision(reason: .failsafe, allowed: true, endpoint: d.id, direction: .ingress))
+                return finish()
             }
             steps.append(endpointDecision(d, .ingress, ctx))
             return finish()
         }
         steps.append(Decision(reason: .notPoliced, allowed: true))
         return finish()
+    }
+
+    /// Whether a failsafe chain accepts the packet: inbound, the configured inbound ports by
+    /// destination port (from their net); outbound, the outbound ports (to their net); in the raw
+    /// table also the other list's ports by source port.
+    private func failsafe(inbound: Bool, raw: Bool, _ p: Packet) -> Bool {
+        let config = model.configuration
+        func matches(_ entry: FelixConfigurationSpec.ProtoPort, bySource: Bool) -> Bool {
+            let number: UInt8 = switch entry.protocol.lowercased() {
+            case "udp": 17
+            case "sctp": 132
+            default: 6
+            }
+            guard p.flow.protocol == number, (bySource ? p.flow.sourcePort : p.flow.port) == entry.port else { return false }
+            guard !entry.net.isEmpty else { return true }
+            guard let net = CIDR(ipOrCIDR: entry.net)?.network, net.family == p.flow.family else { return false }
+            return net.contains(inbound ? p.src : p.dst)
+        }
+        let primary = inbound ? config.failsafeInboundHostPorts : config.failsafeOutboundHostPorts
+        let other = inbound ? config.failsafeOutboundHostPorts : config.failsafeInboundHostPorts
+        return primary.contains { matches($0, bySource: false) } || (raw && other.contains { matches($0, bySource: true) })
     }
 
     /// A normal endpoint chain: encapsulation drops (workload egress), tiers, profiles, drop.

@@ -75,6 +75,7 @@ public final class NetnsNode: Sendable {
     public let namespace: String
     private let prefix: String
     private let created = Mutex<[String]>([])
+    private let helpers = Mutex<[Process]>([])
 
     private init(test: String) {
         let pid = getpid()
@@ -133,6 +134,102 @@ public final class NetnsNode: Sendable {
         try check(wl + ["ip", "route", "add", "default", "via", "169.254.1.1", "dev", "eth0"])
         try check(wl + ["ip", "-6", "route", "add", "default", "via", "fe80::1", "dev", "eth0"])
         return Workload(namespace: ns, interface: interface, ipv4: ipv4, ipv6: ipv6)
+    }
+
+    /// The node itself as a probe source or listener host, with the given addresses (those of one
+    /// of its interfaces, e.g. a host endpoint's).
+    public func host(ipv4: String, ipv6: String) -> Workload {
+        Workload(namespace: namespace, interface: "", ipv4: ipv4, ipv6: ipv6)
+    }
+
+    /// Adds a namespace `name` outside the node (a peer on the node's network) joined by a veth
+    /// whose node side is `interface` (say, a host endpoint's interface) with `nodeIPv4`/24 and
+    /// `nodeIPv6`/64, the peer side having `ipv4`/24 and `ipv6`/64 and default routes via the
+    /// node, so it reaches the node and, forwarded, its workloads.
+    @discardableResult
+    public func addExternal(
+        _ name: String, interface: String, nodeIPv4: String, nodeIPv6: String, ipv4: String, ipv6: String
+    ) throws -> Workload {
+        let ns = "\(prefix)-\(name)"
+        try add(ns)
+        try check(["ip", "link", "add", interface, "netns", namespace, "type", "veth", "peer", "name", "eth0", "netns", ns])
+        for key in ["net.ipv4.conf.\(interface).rp_filter=0", "net.ipv6.conf.\(interface).accept_dad=0"] {
+            try exec(["sysctl", "-q", "-w", key])
+        }
+        try exec(["ip", "addr", "add", "\(nodeIPv4)/24", "dev", interface])
+        try exec(["ip", "-6", "addr", "add", "\(nodeIPv6)/64", "dev", interface, "nodad"])
+        try exec(["ip", "link", "set", interface, "up"])
+        let peer = ["ip", "netns", "exec", ns]
+        try check(peer + ["sysctl", "-q", "-w", "net.ipv6.conf.eth0.accept_dad=0"])
+        try check(peer + ["ip", "link", "set", "lo", "up"])
+        try check(peer + ["ip", "addr", "add", "\(ipv4)/24", "dev", "eth0"])
+        try check(peer + ["ip", "-6", "addr", "add", "\(ipv6)/64", "dev", "eth0", "nodad"])
+        try check(peer + ["ip", "link", "set", "eth0", "up"])
+        try check(peer + ["ip", "route", "add", "default", "via", nodeIPv4])
+        try check(peer + ["ip", "-6", "route", "add", "default", "via", nodeIPv6])
+        return Workload(namespace: ns, interface: interface, ipv4: ipv4, ipv6: ipv6)
+    }
+
+    /// Adds an empty namespace `name` for a CNI plugin to set up (removed with the node); returns its
+    /// path, the `CNI_NETNS` a runtime would pass.
+    public func addContainer(_ name: String) throws -> String {
+        let ns = "\(prefix)-\(name)"
+        try add(ns)
+        try check(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"])
+        return "/var/run/netns/\(ns)"
+    }
+
+    /// Makes `127.0.0.1:port` of the test's own namespace (for example an ``EtcdServer``) reachable
+    /// at the same address inside the node namespace, so a tool run there (a CNI plugin) can use it.
+    /// A python3 forwarder binds the listener inside the node namespace and connects from the
+    /// test's namespace; it is stopped with the node.
+    public func forwardLoopbackPort(_ port: Int) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", Self.forwarder, "/var/run/netns/\(namespace)", String(port)]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        helpers.withLock { $0.append(process) }
+        for _ in 0..<200 {
+            if (try? exec(["ss", "-Htln"]))?.contains("127.0.0.1:\(port) ") == true { return }
+            guard process.isRunning else { break }
+            usleep(20_000)
+        }
+        throw NetnsError(description: "the port forwarder for \(port) did not start")
+    }
+
+    private static let forwarder = """
+        import ctypes, os, socket, sys, threading
+        libc = ctypes.CDLL(None, use_errno=True)
+        port = int(sys.argv[2])
+        home = os.open("/proc/self/ns/net", os.O_RDONLY)
+        if libc.setns(os.open(sys.argv[1], os.O_RDONLY), 0x40000000) != 0: sys.exit("setns failed")
+        srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", port)); srv.listen(256)
+        libc.setns(home, 0x40000000)
+        def pipe(a, b):
+            try:
+                while True:
+                    d = a.recv(65536)
+                    if not d: break
+                    b.sendall(d)
+            except OSError: pass
+            for s, how in ((b, socket.SHUT_WR), (a, socket.SHUT_RD)):
+                try: s.shutdown(how)
+                except OSError: pass
+        while True:
+            c, _ = srv.accept()
+            try: u = socket.create_connection(("127.0.0.1", port))
+            except OSError: c.close(); continue
+            threading.Thread(target=pipe, args=(c, u), daemon=True).start()
+            threading.Thread(target=pipe, args=(u, c), daemon=True).start()
+        """
+
+    /// Runs a command in the namespace at `path` (a container's), throwing on failure.
+    @discardableResult
+    public func exec(inContainer path: String, _ arguments: [String]) throws -> String {
+        try check(["nsenter", "--net=\(path)"] + arguments)
     }
 
     /// Runs a command in the node namespace (optionally feeding it `input`), throwing on failure.
@@ -198,6 +295,11 @@ public final class NetnsNode: Sendable {
     }
 
     private func destroy() {
+        // SIGKILL: a child may inherit a signal mask that blocks SIGTERM.
+        for process in helpers.withLock({ $0 }) where process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
         let names = created.withLock { $0 }
         for ns in names.reversed() { Self.delete(ns) }
     }
@@ -296,3 +398,4 @@ public struct Probe: Sendable, Hashable, CustomStringConvertible {
         print("\\n".join(out))
         """
 }
+

@@ -35,6 +35,9 @@ struct RandomCluster {
     var workloads: [WorkloadSpec] = []
     var policies: [String] = []  // JSON documents
     var tiers: [String] = []
+    var tierNames = ["default"]
+    /// Workloads on another node (IP set members only).
+    var remote: [WorkloadSpec] = []
 
     init(seed: UInt64, count: Int = 4) {
         rng = SeededGenerator(seed: seed)
@@ -45,7 +48,6 @@ struct RandomCluster {
                 ipv4: "198.18.0.\(10 + i)", ipv6: "fd5e:ca1::\(10 + i)", labels: [:], serviceAccount: ["sa1", "sa2"].randomElement(using: &rng)!))
             relabel(i)
         }
-        var tierNames = ["default"]
         if Bool.random(using: &rng) {
             let action = Bool.random(using: &rng) ? "Pass" : "Deny"
             tiers.append(#"{"apiVersion": "projectcalico.org/v3", "kind": "Tier", "metadata": {"name": "t1"}, "spec": {"order": 10, "defaultAction": "\#(action)"}}"#)
@@ -68,6 +70,12 @@ struct RandomCluster {
                 profiles: ["kns.\(w.namespace)", "ksa.\(w.namespace).\(w.serviceAccount)"],
                 ports: [("http", "TCP", 80), ("pg", "TCP", 5432), ("alt", "UDP", 8080)]))
         }
+        for w in remote {
+            out.append(try Resources.workload(
+                w.name, namespace: w.namespace, node: "node2", interface: w.interface, ips: ["\(w.ipv4)/32", "\(w.ipv6)/128"],
+                labels: w.labels, profiles: ["kns.\(w.namespace)", "ksa.\(w.namespace).\(w.serviceAccount)"],
+                ports: [("http", "TCP", 80)]))
+        }
         for ns in Self.namespaces {
             out.append(try Resources.allowAllProfile("kns.\(ns)", labels: ["pcns.name": ns]))
             for sa in ["sa1", "sa2"] {
@@ -81,8 +89,8 @@ struct RandomCluster {
 
     // MARK: - Generation
 
-    private mutating func pick<T>(_ xs: [T]) -> T { xs.randomElement(using: &rng)! }
-    private mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &rng) < p }
+    mutating func pick<T>(_ xs: [T]) -> T { xs.randomElement(using: &rng)! }
+    mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &rng) < p }
 
     private mutating func selector() -> String {
         let app = pick(["a", "b", "c"])
@@ -133,20 +141,39 @@ struct RandomCluster {
         var fields = [#""action": "\#(pick(["Allow", "Allow", "Allow", "Deny", "Pass", "Log"]))""#]
         let proto: String? = pick(["TCP", "TCP", "UDP", "ICMP", nil])
         if let proto { fields.append(#""protocol": "\#(proto)""#) }
-        if proto == nil, chance(0.2) { fields.append(#""notProtocol": "\#(pick(["UDP", "ICMP"]))""#) }
+        var notProto: String?
+        if proto == nil, chance(0.2) {
+            notProto = pick(["UDP", "ICMP"])
+            fields.append(#""notProtocol": "\#(notProto!)""#)
+        }
         if proto == "ICMP" {
             if chance(0.4) { fields.append(#""icmp": {"type": \#(pick([8, 0, 13]))\#(chance(0.5) ? ", \"code\": \(pick([0, 1]))" : "")}"#) }
             else if chance(0.3) { fields.append(#""notICMP": {"type": \#(pick([8, 0]))}"#) }
         }
         let source = entity(proto: proto, destination: false)
         let destination = entity(proto: proto, destination: true)
-        if !(source + destination).contains("ets\""), chance(0.1) { fields.append(#""ipVersion": \#(pick([4, 6]))"#) }
+        // Calico: protocol or notProtocol ICMP pins the rule to IPv4.
+        let versions = proto == "ICMP" || notProto == "ICMP" ? [4] : [4, 6]
+        if !(source + destination).contains("ets\""), chance(0.1) { fields.append(#""ipVersion": \#(pick(versions))"#) }
         fields.append(#""source": \#(source)"#)
         fields.append(#""destination": \#(destination)"#)
         return "{" + fields.joined(separator: ", ") + "}"
     }
 
-    private mutating func policy(_ index: Int, tiers: [String]) -> String {
+    /// Adds `count` workloads on node2.
+    mutating func addRemote(_ count: Int) {
+        for i in 0..<count {
+            remote.append(WorkloadSpec(
+                name: "r\(i)", namespace: Self.namespaces.randomElement(using: &rng)!, interface: "calir\(i)",
+                ipv4: "198.18.1.\(10 + i)", ipv6: "fd5e:ca1::1:\(10 + i)",
+                labels: ["app": ["a", "b", "c"].randomElement(using: &rng)!], serviceAccount: "sa1"))
+        }
+    }
+
+    /// A random policy named after `index`.
+    mutating func randomPolicy(_ index: Int) -> String { policy(index, tiers: tierNames) }
+
+    mutating func policy(_ index: Int, tiers: [String]) -> String {
         let tier = pick(tiers)
         let name = tier == "default" ? "p\(index)" : "\(tier).p\(index)"
         let types = pick([["Ingress"], ["Egress"], ["Ingress", "Egress"]])

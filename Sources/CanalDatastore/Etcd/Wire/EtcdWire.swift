@@ -48,6 +48,7 @@ struct WireCompare: Codable {
     var create_revision: String?
     var version: String?
     var value: String?
+    var range_end: String?
 }
 
 struct WireRequestOp: Codable {

@@ -1,0 +1,316 @@
+import CanalDatastore
+import CanalModel
+import Synchronization
+
+/// What one host's last full ``IPAMClient/autoAssign(_:)`` read: the IPAM config, the node, the
+/// pools and reservations, the host's affinities and blocks, with the keys' mod revisions.
+///
+/// A snapshot is never trusted: the write that uses it carries a compare on the mod revision of
+/// every key it was built from, and "no key created or modified since" compares over the pool and
+/// reservation prefix and the host's affinity prefix, so the write lands only if everything it
+/// read is still current — at the revision of the write, not merely when it was read.
+struct HostSnapshot: Sendable {
+    struct Affinity: Sendable {
+        var cidr: CIDR
+        var kv: KeyValue
+        var confirmed: Bool
+    }
+
+    var configKV: KeyValue?
+    var config: IPAMConfig
+    var nodeKey: [UInt8]
+    var nodeKV: KeyValue?
+    var labels: [String: String]
+    /// Every key of the pool and reservation list.
+    var poolItems: [KeyValue]
+    var pools: [Pool]
+    var reservations: ReservationFilter
+    /// No key under ``Pool/listPrefix`` was written at this revision or later when last checked.
+    var poolsSince: Revision
+    var affinityPrefix: [UInt8]
+    /// The host's affinities (both families), in key order.
+    var affinities: [Affinity]
+    var affinitiesSince: Revision
+    /// Affinity keys this client wrote at ``affinitiesSince`` or later (its own claims), sorted:
+    /// the "nothing modified since" compare covers the prefix around them, and each of them has
+    /// its own compare.
+    var newerAffinityKeys: [[UInt8]]
+    /// The host's blocks as last read or written.
+    var blocks: [CIDR: (kv: KeyValue, block: AllocationBlock)]
+}
+
+/// The block one family of a validated autoAssign uses, and its value after the assignment.
+struct FastChoice {
+    var family: IPAddress.Family
+    var cidr: CIDR
+    var kv: KeyValue
+    var block: AllocationBlock
+    var ordinals: [Int]
+}
+
+/// Per-host snapshots of one client, and the handles it last wrote (a guess at their current
+/// value, checked by the write like everything else).
+final class HostCache: Sendable {
+    private let state = Mutex<[String: HostSnapshot]>([:])
+    private let handles = Mutex<[[UInt8]: KeyValue]>([:])
+    private let written = Mutex<[String: [CIDR: KeyValue]]>([:])
+
+    /// Notes an affinity of `host` this client wrote during a full autoAssign.
+    func noteAffinity(_ kv: KeyValue, cidr: CIDR, host: String) {
+        written.withLock {
+            if $0.count >= Self.capacity, $0[host] == nil { $0.removeAll(keepingCapacity: true) }
+            $0[host, default: [:]][cidr] = kv
+        }
+    }
+
+    /// The affinities noted for `host`, forgotten.
+    func takeAffinities(_ host: String) -> [CIDR: KeyValue] { written.withLock { $0.removeValue(forKey: host) } ?? [:] }
+    static let capacity = 256
+    static let handleCapacity = 1024
+
+    func handle(_ key: [UInt8]) -> KeyValue? { handles.withLock { $0[key] } }
+
+    func storeHandle(_ kv: KeyValue?, key: [UInt8]) {
+        handles.withLock {
+            if $0.count >= Self.handleCapacity, $0[key] == nil { $0.removeAll(keepingCapacity: true) }
+            $0[key] = kv
+        }
+    }
+
+    func snapshot(_ host: String) -> HostSnapshot? { state.withLock { $0[host] } }
+
+    func store(_ snapshot: HostSnapshot, host: String) {
+        state.withLock {
+            if $0.count >= Self.capacity, $0[host] == nil { $0.removeAll(keepingCapacity: true) }
+            $0[host] = snapshot
+        }
+    }
+
+    func remove(_ host: String) { _ = state.withLock { $0.removeValue(forKey: host) } }
+
+    /// Applies `change` to the host's snapshot, when there is one.
+    func update(_ host: String, _ change: (inout HostSnapshot) -> Void) {
+        state.withLock { snapshots in
+            guard var snapshot = snapshots[host] else { return }
+            snapshots[host] = nil  // keep the value uniquely referenced while it changes
+            change(&snapshot)
+            snapshots[host] = snapshot
+        }
+    }
+}
+
+extension IPAMClient {
+    /// The most compares one validated write may carry (etcd's default `--max-txn-ops` is 128).
+    static var maxFastPathCompares: Int { 100 }
+
+    /// autoAssign from the host's own blocks in one round trip, using the host's snapshot; nil when
+    /// the full path must run: no snapshot, a block lacks room for a family's whole count (a claim
+    /// or borrowing may be needed), a pending affinity, or the snapshot proved stale.
+    ///
+    /// Makes exactly the choice the full path makes on the same data (the first affine block of
+    /// each family, in key order, with room), and the write's compares ensure that data is current.
+    func fastAutoAssign(_ request: AutoAssignRequest) async throws -> AutoAssignResult? {
+        guard let first = hostCache.snapshot(request.host) else { return nil }
+        var snapshot = first
+        let owner = "host:\(request.host)"
+        let handleKey = request.handle.map { IPAMKeys.handle($0).bytes }
+        var handleKV: KeyValue? = handleKey.flatMap(hostCache.handle)
+        var budget = RetryBudget(limit: options.maxAttempts)
+        while true {
+            var choices: [FastChoice] = []
+            var compares: [Transaction.Comparison] = []
+            for (family, count, requested) in [(IPAddress.Family.v4, request.ipv4, request.ipv4Pools), (.v6, request.ipv6, request.ipv6Pools)]
+            where count > 0 {
+                guard let pools = try? Self.selectPools(snapshot.pools, family: family, requested: requested, labels: snapshot.labels, use: request.use),
+                      !pools.isEmpty
+                else { return nil }
+                var chosen: FastChoice?
+                for affinity in snapshot.affinities where affinity.cidr.family == family {
+                    let cidr = affinity.cidr
+                    guard pools.contains(where: { $0.cidr.contains(cidr) && $0.blockSize == cidr.prefixLength }) else { continue }
+                    if snapshot.reservations.coversWhole(cidr) { continue }
+                    guard affinity.confirmed, let (kv, block) = snapshot.blocks[cidr], block.affinity == owner else { return nil }
+                    let free = block.freeCount(reserved: snapshot.reservations)
+                    if free == 0 {
+                        compares.append(.modRevision(kv.key, is: kv.modRevision))  // still full
+                        continue
+                    }
+                    guard free >= count else { return nil }
+                    var next = block
+                    let ordinals = next.autoAssign(
+                        count: count, handle: request.handle, attributes: request.attributes,
+                        reservations: snapshot.reservations)
+                    guard ordinals.count == count else { return nil }
+                    next.sequenceNumber &+= 1
+                    chosen = FastChoice(family: family, cidr: cidr, kv: kv, block: next, ordinals: ordinals)
+                    break
+                }
+                guard let chosen else { return nil }
+                choices.append(chosen)
+            }
+            guard !choices.isEmpty else { return nil }
+
+            // What was read must be current.
+            compares.append(snapshot.configKV.map { .modRevision($0.key, is: $0.modRevision) } ?? .absent(IPAMKeys.configBytes))
+            compares.append(snapshot.nodeKV.map { .modRevision($0.key, is: $0.modRevision) } ?? .absent(snapshot.nodeKey))
+            for kv in snapshot.poolItems { compares.append(.modRevision(kv.key, is: kv.modRevision)) }
+            compares.append(.unmodified(prefix: Pool.listPrefixBytes, since: snapshot.poolsSince))
+            for affinity in snapshot.affinities { compares.append(.modRevision(affinity.kv.key, is: affinity.kv.modRevision)) }
+            var start = snapshot.affinityPrefix
+            for key in snapshot.newerAffinityKeys {
+                compares.append(Transaction.Comparison(key: start, .modRevision(snapshot.affinitiesSince), .less, rangeEnd: key))
+                start = key + [0]
+            }
+            compares.append(
+                Transaction.Comparison(
+                    key: start, .modRevision(snapshot.affinitiesSince), .less, rangeEnd: snapshot.affinityPrefix.prefixRangeEnd))
+            guard compares.count + 2 * choices.count + 1 <= Self.maxFastPathCompares else { return nil }
+
+            // The write: each block and the handle, compare-and-swap.
+            var success: [Transaction.Operation] = []
+            var failure: [Transaction.Operation] = []
+            var values: [[UInt8]] = []
+            var handleValue: [UInt8] = []
+            for choice in choices {
+                let value = choice.block.jsonBytes
+                values.append(value)
+                compares.append(.modRevision(choice.kv.key, is: choice.kv.modRevision))
+                success.append(.put(key: choice.kv.key, value: value, lease: nil))
+                failure.append(.get(key: choice.kv.key))
+            }
+            if let handleKey {
+                var handle = try handleKV.map { kv throws(IPAMError) in try IPAMHandle(json: kv.value) } ?? IPAMHandle()
+                for choice in choices { handle.blocks[choice.cidr.description, default: 0] += choice.ordinals.count }
+                handle.deleted = false
+                compares.append(handleKV.map { .modRevision(handleKey, is: $0.modRevision) } ?? .absent(handleKey))
+                handleValue = handle.jsonBytes
+                success.append(.put(key: handleKey, value: handleValue, lease: nil))
+                failure.append(.get(key: handleKey))
+            }
+            let result = try await run(Transaction(if: compares, then: success, else: failure, returnsPreviousValues: false))
+
+            if result.succeeded {
+                let revision = result.revision
+                var out = AutoAssignResult(
+                    ipv4: FamilyAssignment(addresses: [], requested: request.ipv4, messages: []),
+                    ipv6: FamilyAssignment(addresses: [], requested: request.ipv6, messages: []))
+                var written: [(kv: KeyValue, block: AllocationBlock)] = []
+                for (choice, value) in zip(choices, values) {
+                    let kv = KeyValue(
+                        key: choice.kv.key, value: value, createRevision: choice.kv.createRevision, modRevision: revision,
+                        version: choice.kv.version + 1)
+                    written.append((kv, choice.block))
+                    cache.store(choice.block, for: kv)
+                    let addresses = choice.ordinals.map { CIDR(address: choice.block.address(ordinal: $0), prefixLength: choice.cidr.prefixLength)! }
+                    if choice.family == .v4 { out.ipv4.addresses = addresses } else { out.ipv6.addresses = addresses }
+                }
+                if let handleKey {
+                    hostCache.storeHandle(
+                        KeyValue(key: handleKey, value: handleValue, createRevision: handleKV?.createRevision ?? revision,
+                                 modRevision: revision, version: (handleKV?.version ?? 0) + 1),
+                        key: handleKey)
+                }
+                // Nothing under either prefix was written up to this revision, and this write is outside both.
+                hostCache.update(request.host) { current in
+                    for (choice, entry) in zip(choices, written) {
+                        if let newer = current.blocks[choice.cidr], newer.kv.modRevision > revision { continue }
+                        current.blocks[choice.cidr] = entry
+                    }
+                    if current.poolsSince < revision.next { current.poolsSince = revision.next }
+                    if current.affinitiesSince < revision.next {
+                        current.affinitiesSince = revision.next
+                        current.newerAffinityKeys = []
+                    }
+                }
+                return out
+            }
+
+            // A block or the handle changed: take their current values and choose again. Otherwise
+            // something else the snapshot holds changed: the full path re-reads it all.
+            var moved = false
+            for (index, choice) in choices.enumerated() {
+                let current = result.results[index]
+                guard current?.modRevision != choice.kv.modRevision else { continue }
+                moved = true
+                if let current {
+                    snapshot.blocks[choice.cidr] = (current, try block(current))
+                } else {
+                    snapshot.blocks[choice.cidr] = nil
+                }
+            }
+            if handleKey != nil {
+                let current = result.results[choices.count]
+                if current?.modRevision != handleKV?.modRevision {
+                    moved = true
+                    handleKV = current
+                    hostCache.storeHandle(current, key: handleKey!)
+                }
+            }
+            guard moved else {
+                hostCache.remove(request.host)
+                return nil
+            }
+            let refreshed = snapshot
+            hostCache.update(request.host) { current in
+                for choice in choices {
+                    if let newer = current.blocks[choice.cidr], let mine = refreshed.blocks[choice.cidr],
+                       newer.kv.modRevision >= mine.kv.modRevision { continue }
+                    current.blocks[choice.cidr] = refreshed.blocks[choice.cidr]
+                }
+            }
+            try await budget.conflict()
+        }
+    }
+
+    /// Keeps what a full autoAssign read (and the affinities it wrote) as the host's snapshot; when
+    /// a block of the host's has no known affinity, the next call reads everything again.
+    func rememberSnapshot(
+        host: String, first: [KeyValue?], config: IPAMConfig, labels: [String: String], poolList: ListResult,
+        pools: [Pool], reservations: ReservationFilter, affinityList: ListResult, known: [CIDR: KeyValue?]
+    ) throws {
+        // The affinities as listed, updated with those the call wrote (claims, confirmations).
+        var byKey: [[UInt8]: (CIDR, KeyValue)] = [:]
+        for kv in affinityList.items {
+            guard let (_, cidr) = IPAMKeys.parseAffinity(kv.keyString) else { continue }
+            byKey[kv.key] = (cidr, kv)
+        }
+        let since = affinityList.revision.next
+        var newer: [[UInt8]] = []
+        for (cidr, kv) in hostCache.takeAffinities(host) where kv.modRevision >= since {
+            if let listed = byKey[kv.key]?.1, listed.modRevision >= kv.modRevision { continue }
+            byKey[kv.key] = (cidr, kv)
+            newer.append(kv.key)
+        }
+        var affinities: [HostSnapshot.Affinity] = []
+        for (key, (cidr, kv)) in byKey.sorted(by: { [UInt8].byteLess($0.key, $1.key) }) {
+            _ = key
+            let state = (try? BlockAffinity(json: kv.value).state) ?? .pending
+            affinities.append(HostSnapshot.Affinity(cidr: cidr, kv: kv, confirmed: state == .confirmed))
+        }
+        let owner = "host:\(host)"
+        var blocks: [CIDR: (kv: KeyValue, block: AllocationBlock)] = [:]
+        for case let (cidr, kv?) in known {
+            let block = try self.block(kv)
+            if block.affinity == owner, !affinities.contains(where: { $0.cidr == cidr }) {
+                hostCache.remove(host)  // claimed by another process during the call
+                return
+            }
+            blocks[cidr] = (kv, block)
+        }
+        hostCache.store(
+            HostSnapshot(
+                configKV: first[0], config: config, nodeKey: (Pool.nodePrefix + host).bytes, nodeKV: first[1], labels: labels,
+                poolItems: poolList.items, pools: pools, reservations: reservations, poolsSince: poolList.revision.next,
+                affinityPrefix: (IPAMKeys.hostAffinityRoot + host + "/").bytes, affinities: affinities,
+                affinitiesSince: since, newerAffinityKeys: newer.sorted(by: [UInt8].byteLess), blocks: blocks),
+            host: host)
+    }
+}
+
+extension Pool {
+    static let listPrefixBytes = listPrefix.bytes
+}
+
+extension IPAMKeys {
+    static let configBytes = config.bytes
+}

@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Foundation
+
+/// Runs external commands (bird, birdc) off the cooperative thread pool.
+enum Shell {
+    /// One command at a time.
+    private static let queue = DispatchQueue(label: "canal.shell")
+    /// Runs `arguments` (the first is a path or looked up on `PATH`), returning the exit status and the combined output.
+    static func run(_ arguments: [String]) async -> (status: Int32, output: String) {
+        await withCheckedContinuation { continuation in
+            queue.async {
+                continuation.resume(returning: spawnAndWait(arguments))
+            }
+        }
+    }
+
+    /// posix_spawnp with standard output and error into one pipe, read to the end, then waitpid.
+    /// (Not Foundation's `Process`: the daemon's children are reaped here, synchronously.)
+    static func spawnAndWait(_ arguments: [String]) -> (status: Int32, output: String) {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { return (127, "pipe() failed") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
+        posix_spawn_file_actions_addclose(&actions, fds[0])
+        posix_spawn_file_actions_addclose(&actions, fds[1])
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, &argv, environ)
+        close(fds[1])
+        guard spawned == 0 else {
+            close(fds[0])
+            return (127, "cannot run \(arguments[0]): \(String(cString: strerror(spawned)))")
+        }
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
+            if n > 0 {
+                output += buffer[0..<n]
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                break
+            }
+        }
+        close(fds[0])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exited = (status & 0x7f) == 0
+        return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), String(decoding: output, as: UTF8.self))
+    }
+}
+
+/// Log lines on standard error: `I0102 15:04:05.000 message`.
+enum Log {
+    static func info(_ message: String) { write("I", message) }
+    static func warning(_ message: String) { write("W", message) }
+    static func error(_ message: String) { write("E", message) }
+
+    private static func write(_ level: String, _ message: String) {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "MMdd HH:mm:ss.SSS"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        FileHandle.standardError.write(Data("\(level)\(formatter.string(from: Date())) \(message)\n".utf8))
+    }
+}

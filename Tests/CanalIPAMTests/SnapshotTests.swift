@@ -1,0 +1,136 @@
+import CanalDatastore
+import CanalIPAM
+import CanalModel
+import Synchronization
+import Testing
+
+/// A client keeps what its last full autoAssign read for a host and assigns from it in one
+/// validated write; these tests change the datastore behind its back.
+@Suite("the per-host snapshot: changes by others are seen, conflicts retried")
+struct SnapshotTests {
+    @Test("a pool disabled by another client is not used")
+    func disabledPool() async throws {
+        let store = memoryStore()
+        try await addPool(store, name: "p", cidr: "10.0.0.0/24", blockSize: 26)
+        let ipam = IPAMClient.sequential(store)
+        for i in 0..<2 { #expect(try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "a\(i)")).ipv4.addresses.count == 1) }
+        let resources = ResourceClient(store: store)
+        var pool = try await resources.get(IPPool.self, name: "p")
+        pool.spec.disabled = true
+        _ = try await resources.update(pool)
+        let after = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "b"))
+        #expect(after.ipv4.addresses.isEmpty)
+        #expect(after.partialFulfillmentError != nil)
+    }
+
+    @Test("a reservation made by another client is skipped")
+    func newReservation() async throws {
+        let store = memoryStore()
+        try await addPool(store, name: "p", cidr: "10.0.0.0/24", blockSize: 26)
+        let ipam = IPAMClient.sequential(store)
+        var got: [IPAddress] = []
+        for i in 0..<2 { got += try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "a\(i)")).addresses.map(\.address) }
+        #expect(got == [ip("10.0.0.0"), ip("10.0.0.1")])
+        try await addReservation(store, name: "r", ["10.0.0.2/32"])
+        let next = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "b")).addresses.map(\.address)
+        #expect(next == [ip("10.0.0.3")])
+        // Deleting it frees the address again.
+        _ = try await ResourceClient(store: store).delete(.ipReservation, name: "r")
+        #expect(try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "c")).addresses.map(\.address) == [ip("10.0.0.2")])
+    }
+
+    @Test("a node relabelled by another client loses the pool that selected it")
+    func nodeLabels() async throws {
+        let store = memoryStore()
+        try await addPool(store, name: "east", cidr: "10.0.0.0/24", blockSize: 26, nodeSelector: "zone == 'east'")
+        try await addNode(store, name: "n", labels: ["zone": "east"])
+        let ipam = IPAMClient.sequential(store)
+        for i in 0..<2 { #expect(try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "a\(i)")).ipv4.addresses.count == 1) }
+        try await addNode(store, name: "n", labels: ["zone": "west"])
+        let after = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "b"))
+        #expect(after.ipv4.addresses.isEmpty)
+    }
+
+    @Test("affinities released by another client: the host claims a new block")
+    func affinitiesReleased() async throws {
+        let store = memoryStore()
+        try await addPool(store, name: "p", cidr: "10.0.0.0/24", blockSize: 26)
+        let ipam = IPAMClient.sequential(store)
+        for i in 0..<2 { _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "a\(i)")) }
+        let other = IPAMClient.sequential(store)
+        #expect(try await other.releaseHostAffinities(host: "n") == [cidr("10.0.0.0/26")])
+        let after = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "b")).addresses.map(\.address)
+        #expect(after == [ip("10.0.0.64")])
+        #expect(try await ipam.allocation(of: ip("10.0.0.64"))?.blockAffinity == "host:n")
+        #expect(try await ipam.check().isClean)
+    }
+
+    @Test("a config change by another client applies to the next claim")
+    func configChange() async throws {
+        let store = memoryStore()
+        try await addPool(store, name: "p", cidr: "10.0.0.0/24", blockSize: 30)
+        let ipam = IPAMClient.sequential(store)
+        for i in 0..<2 { _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "a\(i)")) }
+        try await IPAMClient.sequential(store).setConfig(IPAMConfig(strictAffinity: true, maxBlocksPerHost: 1))
+        let result = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 3, handle: "b"))
+        #expect(result.ipv4.addresses.count == 2)  // the rest of its one block, no second block
+        #expect(result.ipv4.messages.contains { $0.contains("ErrBlockLimit") })
+    }
+
+    @Test("another client assigning from the same block between the snapshot and the write: retried, nothing twice")
+    func blockConflict() async throws {
+        let base = memoryStore()
+        try await addPool(base, name: "p", cidr: "10.0.0.0/24", blockSize: 26)
+        let store = InterposingStore(base)
+        let ipam = IPAMClient.sequential(store)
+        for i in 0..<2 { _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "w\(i)")) }
+        let other = IPAMClient.sequential(base)
+        let taken = Mutex<[IPAddress]>([])
+        store.beforeNextTransaction {
+            let got = try await other.autoAssign(AutoAssignRequest(host: "n", ipv4: 2, handle: "other")).addresses.map(\.address)
+            taken.withLock { $0 = got }
+        }
+        let before = store.transactionCount
+        let mine = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 3, handle: "mine")).addresses.map(\.address)
+        #expect(store.transactionCount - before == 2)  // the failed compare, then the write on the fresh block
+        let theirs = taken.withLock { $0 }
+        #expect(mine.count == 3 && theirs.count == 2)
+        #expect(Set(mine).isDisjoint(with: theirs))
+        #expect(Set(try await ipam.ipsByHandle("mine")) == Set(mine))
+        #expect(Set(try await ipam.ipsByHandle("other")) == Set(theirs))
+        #expect(try await ipam.check().isClean)
+    }
+
+    @Test("another client writing the same handle between the snapshot and the write: both counted")
+    func handleConflict() async throws {
+        let base = memoryStore()
+        try await addPool(base, name: "p", cidr: "10.0.0.0/24", blockSize: 26)
+        let store = InterposingStore(base)
+        let ipam = IPAMClient.sequential(store)
+        for i in 0..<2 { _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "w\(i)")) }
+        let other = IPAMClient.sequential(base)
+        store.beforeNextTransaction {
+            _ = try await other.autoAssign(AutoAssignRequest(host: "m", ipv4: 1, handle: "shared"))
+        }
+        _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 2, handle: "shared"))
+        let handle = try IPAMHandle(json: try #require(try await base.get(Array(IPAMKeys.handle("shared").utf8))).value)
+        #expect(handle.blocks == ["10.0.0.0/26": 2, "10.0.0.64/26": 1])
+        #expect(try await ipam.ipsByHandle("shared").count == 3)
+        #expect(try await ipam.check().isClean)
+    }
+
+    @Test("a block emptied and deleted by another client: the host claims again")
+    func blockDeleted() async throws {
+        let store = memoryStore()
+        try await addPool(store, name: "p", cidr: "10.0.0.0/24", blockSize: 26)
+        let ipam = IPAMClient.sequential(store)
+        for i in 0..<2 { _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "a\(i)")) }
+        let other = IPAMClient.sequential(store)
+        for i in 0..<2 { try await other.releaseByHandle("a\(i)") }
+        #expect(try await other.releaseHostAffinities(host: "n") == [cidr("10.0.0.0/26")])
+        #expect(try await store.get(Array(IPAMKeys.block(cidr("10.0.0.0/26")).utf8)) == nil)
+        let after = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "b")).addresses.map(\.address)
+        #expect(after == [ip("10.0.0.0")])
+        #expect(try await ipam.check().isClean)
+    }
+}

@@ -1,0 +1,193 @@
+import CanalDatastore
+import CanalIPAM
+import CanalModel
+import CanalTesting
+import Foundation
+import Testing
+
+/// canal-flanneld on three namespace hosts on one bridge, etcd in the root namespace: leases,
+/// subnet.env, cross-host workload traffic, an etcd outage, and lease expiry.
+@Suite("canal-flanneld across hosts", .enabled(if: Hosts.kernelAndEtcd, "needs root and etcd (runs as root or when CI=true)"))
+struct FlannelHostsTests {
+    /// Three hosts each run canal-flanneld with `backend`; returns after checking traffic, an etcd
+    /// outage and a lease expiry. `check` inspects backend-specific kernel state once routes are up.
+    func crossHost(
+        backend: String, test: String,
+        check: (NetnsFabric, [NetnsFabric.Host], [CIDR], [String: String]) throws -> Void,
+        checkGone: (NetnsFabric, NetnsFabric.Host, CIDR) throws -> Bool
+    ) async throws {
+        try await NetnsFabric.withFabric(test: test, hosts: 3) { fabric, hosts in
+            try await EtcdServer.withEtcdServer(listeningAlsoOn: [fabric.rootAddress]) { etcd in
+                try await Hosts.withTemporaryDirectory(test) { directory in
+                    let store = EtcdKeyValueStore(configuration: etcd.configuration())
+                    let manager = FlannelSubnetManager(store: store)
+                    try await manager.setConfig(FlannelNetworkConfig(
+                        network: CIDR("198.18.0.0/16")!, subnetLength: 24, backend: .object(JSONObject([("Type", .string(backend))]))))
+                    var daemons: [SpawnedProcess] = []
+                    for host in hosts {
+                        daemons.append(try fabric.spawn(in: host, [
+                            Hosts.tool("canal-flanneld"), "--etcd-endpoints", etcd.endpoint(on: fabric.rootAddress),
+                            "--public-ip", host.address, "--iface", host.interface,
+                            "--subnet-file", directory.appendingPathComponent("\(host.name)/subnet.env").path,
+                            "--subnet-lease-ttl", "4", "--retry-interval", "0.5", "--route-resync", "1",
+                        ], log: directory.appendingPathComponent("\(host.name).log")))
+                    }
+                    // subnet.env on every host.
+                    var subnets: [CIDR] = []
+                    for host in hosts {
+                        let path = directory.appendingPathComponent("\(host.name)/subnet.env").path
+                        let written = await NetnsFabric.eventually(15) { FileManager.default.fileExists(atPath: path) }
+                        #expect(written, "no subnet.env for \(host.name): \(daemons.map(\.output).joined(separator: "\n---\n"))")
+                        let env = try FlannelSubnetEnvironment(parsing: try String(contentsOfFile: path, encoding: .utf8))
+                        #expect(env.network == CIDR("198.18.0.0/16")!)
+                        #expect(env.mtu == (backend == "vxlan" ? 1450 : 1500))
+                        subnets.append(env.subnet)
+                    }
+                    #expect(Set(subnets).count == 3)
+                    // The leases in etcd carry each host's public IP and backend.
+                    let leases = try await manager.leases()
+                    #expect(Set(leases.map(\.subnet)) == Set(subnets))
+                    for (host, subnet) in zip(hosts, subnets) {
+                        let lease = try #require(leases.first { $0.subnet == subnet })
+                        #expect(lease.attributes.publicIP.description == host.address)
+                        #expect(lease.attributes.backendType == backend)
+                        #expect(lease.lease != nil)
+                    }
+                    // One workload per host at .2 of its subnet, Calico-style.
+                    var workloads: [Workload] = []
+                    for (host, subnet) in zip(hosts, subnets) {
+                        workloads.append(try fabric.addWorkload(on: host, name: "w", ipv4: subnet.address.advanced(by: 2)!.description))
+                    }
+                    // Every host routes to the two others' subnets.
+                    for (i, host) in hosts.enumerated() {
+                        for (j, subnet) in subnets.enumerated() where j != i {
+                            let routed = await NetnsFabric.eventually(10) { Hosts.route(fabric, host, to: subnet.description) != nil }
+                            #expect(routed, "\(host.name) has no route to \(subnet): \(Hosts.routes(fabric, host))\n\(daemons[i].output)")
+                        }
+                    }
+                    var vteps: [String: String] = [:]
+                    for lease in leases {
+                        if case .object(let data)? = lease.attributes.backendData, let mac = data["VtepMAC"]?.stringValue {
+                            vteps[lease.attributes.publicIP.description] = mac
+                        }
+                    }
+                    try check(fabric, hosts, subnets, vteps)
+                    // Workloads on different hosts reach each other.
+                    for (i, source) in workloads.enumerated() {
+                        for (j, target) in workloads.enumerated() where j != i {
+                            #expect(fabric.ping(from: source, target.ipv4, seconds: 2), "\(source.ipv4) → \(target.ipv4)")
+                        }
+                    }
+
+                    // etcd down: routes stay, traffic flows, the daemons keep running and recover.
+                    etcd.stop()
+                    try await Task.sleep(for: .seconds(2.5))
+                    #expect(fabric.ping(from: workloads[0], workloads[1].ipv4, seconds: 2))
+                    #expect(daemons.allSatisfy { $0.isRunning }, "a daemon exited while etcd was down")
+                    #expect(Hosts.route(fabric, hosts[0], to: subnets[1].description) != nil)
+                    try await etcd.start()
+                    let renewed = await NetnsFabric.eventually(10) {
+                        daemons[0].output.contains("cannot renew") || daemons[0].output.contains("cannot reach etcd")
+                    }
+                    #expect(renewed, "no retry reported while etcd was down:\n\(daemons[0].output)")
+
+                    // Stop host c's daemon: its lease expires (TTL 4 s) and the others drop its routes.
+                    daemons[2].stop()
+                    #expect(daemons[2].exitStatus == 0, "\(daemons[2].output)")
+                    for host in hosts.prefix(2) {
+                        let gone = await NetnsFabric.eventually(15) {
+                            try Hosts.route(fabric, host, to: subnets[2].description) == nil && checkGone(fabric, host, subnets[2])
+                        }
+                        #expect(gone, "\(host.name) still routes to \(subnets[2]): \(Hosts.routes(fabric, host))")
+                    }
+                    #expect(try await manager.leases().map(\.subnet).contains(subnets[2]) == false)
+                    // a and b still reach each other (their leases were renewed through the outage).
+                    #expect(fabric.ping(from: workloads[0], workloads[1].ipv4, seconds: 2))
+                    #expect(daemons.prefix(2).allSatisfy { $0.isRunning })
+                    for daemon in daemons.prefix(2) {
+                        daemon.stop()
+                        #expect(daemon.exitStatus == 0, "\(daemon.output)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("host-gw: leases, routes via public IPs, traffic, etcd outage, expiry", .timeLimit(.minutes(3)))
+    func hostGateway() async throws {
+        try await crossHost(backend: "host-gw", test: "fl-hostgw") { fabric, hosts, subnets, _ in
+            for (i, host) in hosts.enumerated() {
+                for (j, subnet) in subnets.enumerated() where j != i {
+                    let line = try #require(Hosts.route(fabric, host, to: subnet.description))
+                    #expect(line.contains("via \(hosts[j].address) dev eth0"), "\(line)")
+                }
+                // Nothing to its own subnet through the fabric.
+                #expect(Hosts.route(fabric, host, to: subnets[i].description) == nil)
+            }
+        } checkGone: { _, _, _ in true }
+    }
+
+    @Test("vxlan: flannel.1, on-link routes, neighbour and FDB entries, traffic, etcd outage, expiry", .timeLimit(.minutes(3)))
+    func vxlan() async throws {
+        try await crossHost(backend: "vxlan", test: "fl-vxlan") { fabric, hosts, subnets, vteps in
+            for (i, host) in hosts.enumerated() {
+                let link = try fabric.exec(on: host, ["ip", "-d", "link", "show", "flannel.1"])
+                #expect(link.contains("vxlan id 1 local \(host.address) dev eth0"), "\(link)")
+                #expect(link.contains("dstport 8472") && link.contains("nolearning") && link.contains("mtu 1450"), "\(link)")
+                #expect(link.contains(vteps[host.address] ?? "?"), "device MAC is not the lease's VtepMAC")
+                let address = try fabric.exec(on: host, ["ip", "-4", "addr", "show", "flannel.1"])
+                #expect(address.contains("inet \(subnets[i].address)/32"), "\(address)")
+                let neighbours = try fabric.exec(on: host, ["ip", "-4", "neigh", "show", "dev", "flannel.1"])
+                let fdb = try fabric.exec(on: host, ["bridge", "fdb", "show", "dev", "flannel.1"])
+                for (j, subnet) in subnets.enumerated() where j != i {
+                    let line = try #require(Hosts.route(fabric, host, to: subnet.description))
+                    #expect(line.contains("via \(subnet.address) dev flannel.1 onlink"), "\(line)")
+                    let mac = try #require(vteps[hosts[j].address])
+                    #expect(neighbours.contains("\(subnet.address) lladdr \(mac) PERMANENT"), "\(neighbours)")
+                    #expect(fdb.contains("\(mac) dst \(hosts[j].address) self permanent"), "\(fdb)")
+                }
+            }
+        } checkGone: { fabric, host, subnet in
+            let neighbours = try fabric.exec(on: host, ["ip", "-4", "neigh", "show", "dev", "flannel.1"])
+            return !neighbours.contains("\(subnet.address) ")
+        }
+    }
+
+    @Test("clear errors: no network config (waits), network exhausted (exits 1)", .timeLimit(.minutes(3)))
+    func errors() async throws {
+        try await NetnsFabric.withFabric(test: "fl-errors", hosts: 1) { fabric, hosts in
+            try await EtcdServer.withEtcdServer(listeningAlsoOn: [fabric.rootAddress]) { etcd in
+                try await Hosts.withTemporaryDirectory("fl-errors") { directory in
+                    let host = hosts[0]
+                    let arguments = [
+                        Hosts.tool("canal-flanneld"), "--etcd-endpoints", etcd.endpoint(on: fabric.rootAddress),
+                        "--etcd-prefix", "/canal-test/network", "--iface", host.interface,
+                        "--subnet-file", directory.appendingPathComponent("subnet.env").path,
+                        "--subnet-lease-ttl", "30", "--retry-interval", "0.3",
+                    ]
+                    let waiting = try fabric.spawn(in: host, arguments, log: directory.appendingPathComponent("waiting.log"))
+                    let reported = await NetnsFabric.eventually(10) {
+                        waiting.output.contains("no network config at /canal-test/network/config: waiting for it")
+                    }
+                    #expect(reported, "\(waiting.output)")
+                    #expect(waiting.isRunning)
+                    waiting.stop()
+
+                    // A /28 with /30 subnets holds three leases (the first subnet is never used).
+                    let store = EtcdKeyValueStore(configuration: etcd.configuration())
+                    let manager = FlannelSubnetManager(store: store, prefix: "/canal-test/network", ttl: .seconds(30))
+                    try await manager.setConfig(FlannelNetworkConfig(
+                        network: CIDR("198.18.250.0/28")!, backend: .object(JSONObject([("Type", .string("host-gw"))]))))
+                    for i in 1...3 {
+                        _ = try await manager.acquire(FlannelLeaseAttributes(publicIP: IPAddress("198.19.99.\(i)")!, backendType: "host-gw"))
+                    }
+                    let exhausted = try fabric.spawn(in: host, arguments, log: directory.appendingPathComponent("exhausted.log"))
+                    #expect(await exhausted.waitForExit(seconds: 60), "\(exhausted.output)")
+                    #expect(exhausted.exitStatus == 1)
+                    #expect(exhausted.output.contains("network exhausted: no free /30 subnet in 198.18.250.0/28 between 198.18.250.4 and 198.18.250.12 (3 leases held)"), "\(exhausted.output)")
+                    #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("subnet.env").path))
+                }
+            }
+        }
+    }
+}
