@@ -124,20 +124,25 @@ extension IptablesSnapshot {
     /// agent can follow what it wrote without reading the kernel back after every write.
     func applying(_ input: String) -> IptablesSnapshot {
         var result = self
-        var table = ""
+        var name = ""
+        // The table being changed is taken out of the dictionary so that it is mutated in place.
+        var t = IptablesTableSnapshot()
         func rule(_ text: String) -> IptablesTableSnapshot.Rule { .init(hash: Self.hash(in: text), text: text) }
-        for line in input.split(separator: "\n").map(String.init) where line != "COMMIT" {
+        for line in input.split(separator: "\n").map(String.init) {
             if line.hasPrefix("*") {
-                table = String(line.dropFirst())
-                if result.tables[table] == nil { result.tables[table] = IptablesTableSnapshot() }
+                name = String(line.dropFirst())
+                t = result.tables.removeValue(forKey: name) ?? IptablesTableSnapshot()
                 continue
             }
-            var t = result.tables[table] ?? IptablesTableSnapshot()
-            defer { result.tables[table] = t }
+            if line == "COMMIT" {
+                result.tables[name] = t
+                t = IptablesTableSnapshot()
+                continue
+            }
             if line.hasPrefix(":") {
-                let name = String(line.dropFirst().split(separator: " ")[0])
-                if t.rules[name] == nil { t.chainOrder.append(name) }
-                t.rules[name] = []
+                let chain = String(line.dropFirst().split(separator: " ")[0])
+                if t.rules[chain] == nil { t.chainOrder.append(chain) }
+                t.rules[chain] = []
                 continue
             }
             let words = line.split(separator: " ", maxSplits: 2).map(String.init)
@@ -162,6 +167,7 @@ extension IptablesSnapshot {
                 break
             }
         }
+        if !name.isEmpty, result.tables[name] == nil { result.tables[name] = t }  // input without a final COMMIT
         return result
     }
 }

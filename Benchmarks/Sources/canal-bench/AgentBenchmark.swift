@@ -93,6 +93,10 @@ enum AgentBenchmark {
             let startup = realtimeNanos()
             _ = try prober.waitOpen(basePort)
             let firstSync = Double(realtimeNanos() - startup) / 1e6
+            // The first sync's report (the full apply) follows its writes.
+            while recorder.reports.withLock({ $0.contains { $0.1.changed } }) == false {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             try await Task.sleep(for: .milliseconds(300))
             let initial = recorder.reports.withLock { $0.filter { $0.1.changed }.last?.1 }
 
