@@ -19,10 +19,13 @@ let package = Package(
         .library(name: "CanalBGP", targets: ["CanalBGP"]),
         .library(name: "CanalIPAM", targets: ["CanalIPAM"]),
         .library(name: "CanalCNI", targets: ["CanalCNI"]),
+        .library(name: "CanalAgent", targets: ["CanalAgent"]),
+        .library(name: "CanalTesting", targets: ["CanalTesting"]),
         .executable(name: "canalctl", targets: ["canalctl"]),
         .executable(name: "canal-flanneld", targets: ["canal-flanneld"]),
         .executable(name: "canal-confd", targets: ["canal-confd"]),
         .executable(name: "canal-cni", targets: ["canal-cni"]),
+        .executable(name: "canal-agent", targets: ["canal-agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -67,6 +70,22 @@ let package = Package(
         .target(
             name: "CanalIPAM",
             dependencies: ["CanalDatastore", "CanalModel", "CanalSelector"],
+            swiftSettings: swiftSettings
+        ),
+        // The per-host policy agent's engine: datastore view, kernel read-back, delta planning, apply order.
+        .target(
+            name: "CanalAgent",
+            dependencies: ["CanalDatastore", "CanalModel", "CanalPolicy", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "canal-agent",
+            dependencies: [
+                "CanalAgent", "CanalDatastore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Examples/canal-agent",
             swiftSettings: swiftSettings
         ),
         // CNI protocol values (config, results, errors, versions) and Calico's workload naming. Pure, no I/O.
@@ -144,6 +163,11 @@ let package = Package(
                 "CanalIPAM", "CanalDatastore", "CanalModel", "CanalTesting",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanalAgentTests",
+            dependencies: ["CanalAgent", "CanalPolicy", "CanalModel", "CanalDatastore", "CanalTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

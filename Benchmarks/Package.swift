@@ -8,7 +8,8 @@ let package = Package(
     name: "canal-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(name: "canal", path: "..")
+        .package(name: "canal", path: ".."),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .executableTarget(
@@ -20,6 +21,9 @@ let package = Package(
                 .product(name: "CanalIPAM", package: "canal"),
                 .product(name: "CanalModel", package: "canal"),
                 .product(name: "CanalPolicy", package: "canal"),
+                .product(name: "CanalAgent", package: "canal"),
+                .product(name: "CanalTesting", package: "canal"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/canal-bench",
             resources: [.copy("raw_etcd.c")],

@@ -62,6 +62,11 @@ enum CanalBench {
                 return true
             }
         ),
+        Benchmark(
+            name: "agent",
+            summary: "canal-agent with 1,000 endpoints and 200 policies: policy write → kernel enforcing (p50/p99 over 50 changes) vs etcd watch delivery; incremental vs full apply size",
+            run: { try await AgentBenchmark.run() }
+        ),
     ]
 
     /// Seconds per measured side where a benchmark runs for a time (`CANAL_BENCH_SECONDS`, default 3).
