@@ -106,9 +106,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // flanneld's job on Canal's flannel leases: subnet.env, host-gw and vxlan routes (iproute2).
+        // Running host commands and logging, shared by the host daemons (not a product).
+        .target(name: "CanalToolSupport", path: "Sources/Examples/ToolSupport", swiftSettings: swiftSettings),
         .executableTarget(
             name: "canal-flanneld",
             dependencies: [
+                "CanalToolSupport",
                 "CanalModel", "CanalDatastore", "CanalIPAM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -119,6 +122,7 @@ let package = Package(
         .executableTarget(
             name: "canal-confd",
             dependencies: [
+                "CanalToolSupport",
                 "CanalModel", "CanalDatastore", "CanalBGP", "CanalIPAM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -1,3 +1,4 @@
+import CanalToolSupport
 import Foundation
 
 /// Writes a rendered configuration as confd does: compare with the file, check a candidate with

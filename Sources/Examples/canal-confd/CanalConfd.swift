@@ -1,3 +1,4 @@
+import CanalToolSupport
 import ArgumentParser
 import CanalBGP
 import CanalDatastore

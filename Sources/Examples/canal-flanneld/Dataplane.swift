@@ -1,3 +1,4 @@
+import CanalToolSupport
 import CanalIPAM
 import CanalModel
 import Foundation

@@ -1,3 +1,4 @@
+import CanalToolSupport
 import CanalDatastore
 import CanalIPAM
 import CanalModel

@@ -1,20 +1,23 @@
+// Shared by the host daemons (canal-flanneld, canal-confd): running host commands and logging.
+// Not a product and not API: `package` access only.
 #if canImport(Glibc)
 import Glibc
 #endif
 import Dispatch
-import Foundation
+package import Foundation
 
 /// A command that failed.
-struct CommandFailure: Error, CustomStringConvertible {
-    var description: String
+package struct CommandFailure: Error, CustomStringConvertible {
+    package var description: String
+    package init(description: String) { self.description = description }
 }
 
-/// Runs external commands (iproute2) off the cooperative thread pool.
-enum Shell {
+/// Runs external commands (iproute2, bird, birdc) off the cooperative thread pool.
+package enum Shell {
     /// One command at a time (route changes are applied in order).
     private static let queue = DispatchQueue(label: "canal.shell")
     /// Runs `arguments` (the first is looked up on `PATH`), returning the exit status and the combined output.
-    static func run(_ arguments: [String]) async -> (status: Int32, output: String) {
+    package static func run(_ arguments: [String]) async -> (status: Int32, output: String) {
         await withCheckedContinuation { continuation in
             queue.async {
                 continuation.resume(returning: spawnAndWait(arguments))
@@ -24,7 +27,7 @@ enum Shell {
 
     /// Runs `arguments`, throwing with the output when it exits non-zero.
     @discardableResult
-    static func check(_ arguments: [String]) async throws -> String {
+    package static func check(_ arguments: [String]) async throws -> String {
         let (status, output) = await run(arguments)
         guard status == 0 else {
             throw CommandFailure(description: "`\(arguments.joined(separator: " "))` exited \(status): \(output.trimmingCharacters(in: .whitespacesAndNewlines))")
@@ -33,7 +36,7 @@ enum Shell {
     }
 
     /// Runs an `ip -j …` (or `bridge -j …`) query and returns its objects.
-    static func json(_ arguments: [String]) async throws -> [[String: Any]] {
+    package static func json(_ arguments: [String]) async throws -> [[String: Any]] {
         let output = try await check(arguments)
         let trimmed = output.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.isEmpty { return [] }
@@ -43,10 +46,9 @@ enum Shell {
         return objects
     }
 
-
     /// posix_spawnp with standard output and error into one pipe, read to the end, then waitpid.
     /// (Not Foundation's `Process`: the daemon's children are reaped here, synchronously.)
-    static func spawnAndWait(_ arguments: [String]) -> (status: Int32, output: String) {
+    package static func spawnAndWait(_ arguments: [String]) -> (status: Int32, output: String) {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { return (127, "pipe() failed") }
         var actions = posix_spawn_file_actions_t()
@@ -86,11 +88,11 @@ enum Shell {
     }
 }
 
-/// Log lines on standard error, flannel-style: `I0102 15:04:05 message` (info) or `E…` (error).
-enum Log {
-    static func info(_ message: String) { write("I", message) }
-    static func warning(_ message: String) { write("W", message) }
-    static func error(_ message: String) { write("E", message) }
+/// Log lines on standard error, flannel-style: `I0102 15:04:05.000 message` (info), `W…`, `E…`.
+package enum Log {
+    package static func info(_ message: String) { write("I", message) }
+    package static func warning(_ message: String) { write("W", message) }
+    package static func error(_ message: String) { write("E", message) }
 
     private static func write(_ level: String, _ message: String) {
         let now = Date()
