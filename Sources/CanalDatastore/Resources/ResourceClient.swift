@@ -37,7 +37,8 @@ public struct ResourceClient<Store: KeyValueStore>: Sendable {
 
     /// Creates `resource` if no resource of its kind has its name (and namespace): validates and
     /// defaults a copy, stamps `uid` and `creationTimestamp` when unset, and writes it with a
-    /// create-if-absent transaction. Policies need their tier to exist.
+    /// create-if-absent transaction. Policies need their tier to exist. An IPPool's CIDR may not
+    /// overlap another pool's (checked atomically with the write).
     ///
     /// Returns the stored resource with its `resourceVersion`.
     /// Throws `alreadyExists` (with the existing value), `notFound` for a missing tier, or ``ModelError``.
@@ -53,7 +54,13 @@ public struct ResourceClient<Store: KeyValueStore>: Sendable {
         let key = ResourceKey(for: prepared)
         try await checkTierExists(for: prepared)
         do {
-            let revision = try await store.create(key.bytes, value: try Self.storedValue(prepared))
+            let value = try Self.storedValue(prepared)
+            let revision =
+                if let pool = prepared as? IPPool {
+                    try await createPool(pool, key: key, value: value)
+                } else {
+                    try await store.create(key.bytes, value: value)
+                }
             return Self.returned(prepared, revision: revision)
         } catch let error as DatastoreError where error.code == .alreadyExists {
             throw DatastoreError(
@@ -73,6 +80,8 @@ public struct ResourceClient<Store: KeyValueStore>: Sendable {
     /// compare-and-swap on the key's mod revision). As in Calico, an update needs the
     /// resourceVersion, uid and creationTimestamp the caller read.
     ///
+    /// An IPPool's CIDR and block size cannot change, nor can a LoadBalancer pool take other uses.
+    ///
     /// Throws `notFound` when the resource does not exist, `conflict` (with the latest value) when
     /// it changed since, or ``ModelError``.
     public func update(_ resource: any AnyResource) async throws -> any AnyResource {
@@ -91,6 +100,12 @@ public struct ResourceClient<Store: KeyValueStore>: Sendable {
         let revision = try Self.revision(of: resource)
         let prepared = try prepareForWrite(resource)
         let key = ResourceKey(for: prepared)
+        if let pool = prepared as? IPPool {
+            // Against the pool the update replaces; a pool changed since then fails the swap below.
+            if let kv = try await store.get(key.bytes), kv.modRevision == revision, let stored = try? self.resource(from: kv) as? IPPool {
+                try Self.checkPoolUpdate(pool, stored: stored)
+            }
+        }
         do {
             let written = try await store.update(key.bytes, value: try Self.storedValue(prepared), ifRevision: revision)
             return Self.returned(prepared, revision: written)
@@ -173,7 +188,9 @@ public struct ResourceClient<Store: KeyValueStore>: Sendable {
 
     /// Deletes a resource, only if it is still at `resourceVersion` when one is given, and returns
     /// what was deleted. Built-in tiers, tiers that still hold policies and the default-allow profile
-    /// cannot be deleted (`invalidArgument`). Throws `notFound` or `conflict`.
+    /// cannot be deleted (`invalidArgument`). An enabled IPPool is first disabled (at
+    /// `resourceVersion` when given), as Calico does, so IPAM stops assigning from it; releasing the
+    /// pool's block affinities is IPAM's part. Throws `notFound` or `conflict`.
     @discardableResult
     public func delete(
         _ kind: ResourceKind, name: String, namespace: String? = nil, resourceVersion: String? = nil
@@ -190,10 +207,14 @@ public struct ResourceClient<Store: KeyValueStore>: Sendable {
                 throw DatastoreError(.invalidArgument, "operation delete is not supported on \(key): cannot delete a non-empty tier", key: key.bytes)
             }
         }
-        let revision: Revision? =
+        var revision: Revision? =
             if let resourceVersion, !resourceVersion.isEmpty {
                 try Self.parseRevision(resourceVersion)
             } else { nil }
+        if kind == .ipPool, try await !disablePoolBeforeDelete(key: key, resourceVersion: revision) {
+            // As Calico: once disabled at the given version, the pool is deleted whatever its version.
+            revision = nil
+        }
         do {
             let deleted = try await store.delete(key.bytes, ifRevision: revision)
             return try resource(from: deleted)
