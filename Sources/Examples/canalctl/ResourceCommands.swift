@@ -22,6 +22,8 @@ enum FileAction: String, Sendable {
 struct FileCommandRunner: DatastoreCommand {
     var action: FileAction
     var resources: [(location: String, resource: any AnyResource)]
+    /// `create --skip-exists`: a resource that already exists is passed over, not an error.
+    var skipExists = false
 
     /// Reads `file` (or stdin for `-`) and checks namespaces; throws `CommandError` when any document
     /// cannot be read (then nothing is written, as with calicoctl).
@@ -68,6 +70,7 @@ struct FileCommandRunner: DatastoreCommand {
         let kinds = Set(resources.map(\.resource.kind))
         let singleKind = kinds.count == 1 ? kinds.first!.name : nil
         var done: [String] = []
+        var skipped: [String] = []
         var failures: [String] = []
         for (location, resource) in resources {
             let id = ResourceKey(for: resource).description
@@ -85,6 +88,10 @@ struct FileCommandRunner: DatastoreCommand {
                         resourceVersion: resource.metadata.resourceVersion)
                 }
                 done.append("\(action.pastTense) \(id) (\(location))")
+            } catch let error as DatastoreError where error.code == .alreadyExists && action == .create && skipExists {
+                // As calicoctl: an existing resource counts as done, and is left as it is.
+                done.append("skipped \(id) (\(location)): it already exists")
+                skipped.append(id)
             } catch let error as DatastoreError where error.code == .unavailable || error.code == .timeout {
                 // The datastore is gone: stop here rather than fail each document the same way.
                 failures.append("\(id) (\(location)): \(DatastoreOptions.describe(error))")
@@ -96,6 +103,9 @@ struct FileCommandRunner: DatastoreCommand {
         let what = singleKind.map { "'\($0)' " } ?? ""
         if failures.isEmpty {
             print("Successfully \(action.pastTense) \(done.count) \(what)resource(s)")
+            if !skipped.isEmpty {
+                print("  \(skipped.count) already existed and were left unchanged: \(skipped.joined(separator: ", "))")
+            }
             return
         }
         if !done.isEmpty {
@@ -130,8 +140,11 @@ struct CreateCommand: AsyncParsableCommand {
     @OptionGroup var file: FileOptions
     @OptionGroup var datastore: DatastoreOptions
 
+    @Flag(name: .customLong("skip-exists"), help: "Skip over resources that already exist (they are left unchanged).")
+    var skipExists = false
+
     func run() async throws {
-        try await runFileAction(.create, file: file, datastore: datastore)
+        try await runFileAction(.create, file: file, datastore: datastore, skipExists: skipExists)
     }
 }
 
@@ -212,7 +225,7 @@ struct DeleteCommand: AsyncParsableCommand {
     }
 }
 
-func runFileAction(_ action: FileAction, file: FileOptions, datastore: DatastoreOptions) async throws {
+func runFileAction(_ action: FileAction, file: FileOptions, datastore: DatastoreOptions, skipExists: Bool = false) async throws {
     let resources: [(location: String, resource: any AnyResource)]
     do {
         resources = try FileCommandRunner.load(file: file.file, namespace: file.namespace)
@@ -220,7 +233,8 @@ func runFileAction(_ action: FileAction, file: FileOptions, datastore: Datastore
         IO.error(error.description)
         throw ExitCode(1)
     }
-    try await runReporting(FileCommandRunner(action: action, resources: resources), datastore: datastore)
+    try await runReporting(
+        FileCommandRunner(action: action, resources: resources, skipExists: skipExists), datastore: datastore)
 }
 
 /// Runs a command; any error that escapes it is printed as one line and the exit code is 1.
