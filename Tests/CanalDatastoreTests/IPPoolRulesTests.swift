@@ -55,6 +55,22 @@ struct IPPoolRulesTests {
         }
     }
 
+    @Test("a new pool's block size must match IPAM blocks already inside it", arguments: Backend.available)
+    func blockSizeAgainstExistingBlocks(backend: Backend) async throws {
+        try await withClient(backend) { client in
+            try await client.put("/calico/ipam/v2/assignment/ipv4/block/10.70.3.0-26", "{}")
+            try await client.put("/calico/ipam/v2/assignment/ipv6/block/fd00:70::-122", "{}")
+            let error = try #require(await expectModelError { try await client.create(pool("small-blocks", "10.70.0.0/16", blockSize: 28)) })
+            #expect(error.fieldErrors.map(\.path.description) == ["spec.blockSize"])
+            #expect(error.fieldErrors.first?.message.contains("10.70.3.0/26") ?? false, "\(error)")
+            let v6 = try #require(await expectModelError { try await client.create(pool("v6", "fd00:70::/48", blockSize: 120)) })
+            #expect(v6.fieldErrors.map(\.path.description) == ["spec.blockSize"])
+            // The same size, or blocks outside the pool, are fine.
+            _ = try await client.create(pool("default-blocks", "10.70.0.0/16"))
+            _ = try await client.create(pool("elsewhere", "10.71.0.0/16", blockSize: 28))
+        }
+    }
+
     @Test("concurrent creates of overlapping pools: exactly one is written", arguments: Backend.available)
     func concurrentOverlappingCreates(backend: Backend) async throws {
         try await withClient(backend) { client in

@@ -15,6 +15,7 @@ extension ResourceClient {
     /// Throws ``ModelError`` (`invalid`, at `spec.cidr`) naming both pools, or the store's
     /// `alreadyExists` (with the existing value).
     func createPool(_ pool: IPPool, key: ResourceKey, value: [UInt8]) async throws -> Revision {
+        try await checkBlockSizes(pool)
         for _ in 0..<Self.applyAttempts {
             let existing = try await store.list(prefix: Self.poolPrefix)
             try checkNoOverlap(pool, with: existing.items)
@@ -33,6 +34,29 @@ extension ResourceClient {
         throw DatastoreError(
             .conflict, "update conflict: \(key): the IP pools kept changing while the new pool was checked against them",
             key: key.bytes)
+    }
+
+    /// Throws when IPAM blocks inside the new pool's CIDR (left from an earlier pool) have another
+    /// size than the pool's blocks, as Calico does: the blocks of a range must all be one size.
+    func checkBlockSizes(_ pool: IPPool) async throws {
+        guard let network = pool.spec.network, let size = pool.spec.effectiveBlockSize else { return }
+        let prefix = "/calico/ipam/v2/assignment/ipv\(network.family == .v4 ? 4 : 6)/block/"
+        let blocks = try await store.list(prefix: Array(prefix.utf8))
+        for kv in blocks.items {
+            // `<address>-<prefix length>`: the block's CIDR with `/` written as `-`.
+            let name = String(decoding: kv.key.dropFirst(prefix.utf8.count), as: UTF8.self)
+            guard let dash = name.lastIndex(of: "-"),
+                let block = CIDR(name[..<dash] + "/" + name[name.index(after: dash)...]),
+                block.prefixLength != size, block.overlaps(network)
+            else { continue }
+            throw ModelError(
+                .invalid, "IPPool \"\(pool.metadata.name ?? "")\" is not valid: its block size conflicts with existing allocations",
+                fieldErrors: [
+                    FieldError(
+                        "spec.blockSize",
+                        "block size \(size) conflicts with the existing IPAM block \(block) inside \(pool.spec.cidr), allocated with another block size")
+                ])
+        }
     }
 
     /// Throws when `pool`'s CIDR overlaps the CIDR of a stored pool of another name. Stored values
