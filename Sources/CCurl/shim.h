@@ -19,6 +19,9 @@ static inline CURLcode canal_curl_easy_setopt_write_function(CURL *handle, curl_
 static inline CURLcode canal_curl_easy_setopt_off_t(CURL *handle, CURLoption option, curl_off_t value) {
     return curl_easy_setopt(handle, option, value);
 }
+static inline CURLMcode canal_curl_multi_setopt_long(CURLM *handle, CURLMoption option, long value) {
+    return curl_multi_setopt(handle, option, value);
+}
 // Macros Swift cannot import (casts and or-ed constants).
 static inline size_t canal_curl_writefunc_pause(void) { return CURL_WRITEFUNC_PAUSE; }
 static inline int canal_curl_pause_cont(void) { return CURLPAUSE_CONT; }

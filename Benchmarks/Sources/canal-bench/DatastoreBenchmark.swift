@@ -104,6 +104,14 @@ func canalOps(_ store: EtcdKeyValueStore, op: String, concurrency: Int, seconds:
     return Double(total) / seconds
 }
 
+/// CPU seconds (user + system) used so far by this process, or by its waited-for children.
+func cpuSeconds(children: Bool = false) -> Double {
+    var usage = rusage()
+    getrusage(children ? RUSAGE_CHILDREN.rawValue : RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 func percentile(_ values: [Double], _ p: Double) -> Double {
     let sorted = values.sorted()
     guard !sorted.isEmpty else { return .nan }
@@ -187,12 +195,22 @@ enum DatastoreBenchmark {
         for op in ["put", "range", "cas"] {
             for concurrency in [1, 16] where only?.contains("\(op).c\(concurrency)") ?? true {
                 // Alternate the order to spread drift between the two sides.
+                // Client CPU per operation (user + system) on each side: on a shared machine it
+                // varies much less than throughput and shows what the client itself costs.
+                let rawCPU0 = cpuSeconds(children: true)
                 let raw1 = Double(try runProgram(binary, [endpoint, op, "\(concurrency)", "\(seconds / 2)"]).trimmingCharacters(in: .whitespacesAndNewlines))! / (seconds / 2)
+                let rawCPU1 = cpuSeconds(children: true)
+                let canalCPU0 = cpuSeconds()
                 let canal = try await canalOps(store, op: op, concurrency: concurrency, seconds: seconds)
+                let canalCPU = cpuSeconds() - canalCPU0
+                let rawCPU2 = cpuSeconds(children: true)
                 let raw2 = Double(try runProgram(binary, [endpoint, op, "\(concurrency)", "\(seconds / 2)"]).trimmingCharacters(in: .whitespacesAndNewlines))! / (seconds / 2)
+                let rawCPU = (rawCPU1 - rawCPU0) + (cpuSeconds(children: true) - rawCPU2)
                 let raw = (raw1 + raw2) / 2
                 bench("datastore.\(op).c\(concurrency).raw", raw, "ops/s")
                 bench("datastore.\(op).c\(concurrency).canal", canal, "ops/s")
+                bench("datastore.\(op).c\(concurrency).raw.cpu", rawCPU / (raw * seconds) * 1e6, "us/op")
+                bench("datastore.\(op).c\(concurrency).canal.cpu", canalCPU / (canal * seconds) * 1e6, "us/op")
                 ratio("datastore.\(op).c\(concurrency)", canal / raw)
             }
         }
