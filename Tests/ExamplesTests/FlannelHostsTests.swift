@@ -243,6 +243,8 @@ struct FlannelHostsTests {
                         let chain = try fabric.exec(on: host, ["iptables", "-w", "-t", "nat", "-S"])
                         #expect(!chain.contains("FLANNEL-POSTRTG"), "\(host.name): \(chain)\n\(daemon.output)")
                     }
+                    // Without the rules the echo leaves untranslated and its answer goes astray.
+                    #expect(!fabric.ping(from: workloads[0], fabric.rootAddress, seconds: 1))
                 }
             }
         }
