@@ -219,7 +219,7 @@ extension CanalCNIPluginTests {
 
                 // canal-agent for the node, as on a host.
                 let log = scratch.appendingPathComponent("agent.log"), health = scratch.appendingPathComponent("health.json")
-                FileManager.default.createFile(atPath: log.path, contents: nil)
+                _ = FileManager.default.createFile(atPath: log.path, contents: nil)
                 let logHandle = try FileHandle(forWritingTo: log)
                 defer { try? logHandle.close() }
                 let agent = Process()
