@@ -67,6 +67,7 @@ extension CanalCNIPluginTests {
                 #expect(try node.exec(["ip", "-6", "route", "show", v6a]).contains("dev \(host1)"))
                 #expect(try node.exec(["ip", "-6", "-o", "addr", "show", "dev", host1]).contains("fe80::ecee:eeff:feee:eeee/64"))
                 #expect(try node.exec(["cat", "/proc/sys/net/ipv6/conf/\(host1)/proxy_ndp"]).hasPrefix("1"))
+                #expect(try node.exec(inContainer: ns1, ["cat", "/proc/sys/net/ipv6/conf/eth0/accept_dad"]).hasPrefix("0"))
 
                 // Both families reach across the host (the first IPv6 packets wait for neighbour discovery).
                 #expect(await NetnsFabric.eventually(10) { Self.ping6(node, from: ns1, "fd00:198:18::c8") })

@@ -134,3 +134,66 @@ struct Command {
         return "/usr/bin/" + name
     }
 }
+
+/// Work inside a container's network namespace without `nsenter`: a dedicated thread joins the
+/// namespace (`setns`), runs the body (commands it starts are born in that namespace, and
+/// `/proc/sys/net` opened there is the namespace's) and ends. The rest of the plugin, its etcd
+/// connections included, stays in the namespace it was started in.
+enum Netns {
+    /// Runs `body` on a thread inside the network namespace at `path`.
+    ///
+    /// - Throws: ``CNIError`` 3 when `path` cannot be opened or is not a network namespace;
+    ///   otherwise what `body` throws.
+    static func run<T>(in path: String, _ body: @escaping () throws(CNIError) -> T) throws(CNIError) -> T {
+        let job = Job(path: path, body: body)
+        var thread = pthread_t()
+        let created = pthread_create(&thread, nil, { raw in
+            Unmanaged<AnyJob>.fromOpaque(raw!).takeRetainedValue().execute()
+            return nil
+        }, Unmanaged.passRetained(job as AnyJob).toOpaque())
+        guard created == 0 else { throw .io("cannot start a thread", details: String(cString: strerror(created))) }
+        pthread_join(thread, nil)
+        return try job.result!.get()
+    }
+
+    /// setns(2), which Swift's Glibc module does not declare.
+    private static let setns: (@convention(c) (Int32, Int32) -> Int32)? = dlsym(nil, "setns").map {
+        unsafeBitCast($0, to: (@convention(c) (Int32, Int32) -> Int32).self)
+    }
+
+    private class AnyJob {
+        func execute() {}
+    }
+
+    /// `@unchecked Sendable` in spirit: handed to exactly one thread, read after `pthread_join`.
+    private final class Job<T>: AnyJob {
+        let path: String
+        let body: () throws(CNIError) -> T
+        var result: Result<T, CNIError>?
+
+        init(path: String, body: @escaping () throws(CNIError) -> T) {
+            self.path = path
+            self.body = body
+        }
+
+        override func execute() {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                result = .failure(.unknownContainer("cannot open the network namespace \(path)", details: String(cString: strerror(errno))))
+                return
+            }
+            let joined = Netns.setns?(fd, 0x4000_0000) ?? -1  // CLONE_NEWNET
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            guard joined == 0 else {
+                result = .failure(.unknownContainer("cannot enter the network namespace \(path)", details: reason))
+                return
+            }
+            do throws(CNIError) {
+                result = .success(try body())
+            } catch {
+                result = .failure(error)
+            }
+        }
+    }
+}
