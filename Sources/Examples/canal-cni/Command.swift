@@ -165,7 +165,8 @@ enum Netns {
         func execute() {}
     }
 
-    /// `@unchecked Sendable` in spirit: handed to exactly one thread, read after `pthread_join`.
+    /// Crosses to the namespace thread as a raw pointer: that thread alone touches it until it
+    /// ends, and `run` reads `result` only after `pthread_join`.
     private final class Job<T>: AnyJob {
         let path: String
         let body: () throws(CNIError) -> T
