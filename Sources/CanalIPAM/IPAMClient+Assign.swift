@@ -304,6 +304,7 @@ extension IPAMClient {
             guard let segment = kv.keyString.split(separator: "/").last, let cidr = IPAMKeys.parseCIDRSegment(segment) else { continue }
             out[cidr] = kv
         }
+        hostCache.setKnownBlocks(Set(out.keys), family: family)
         return out
     }
 

@@ -43,9 +43,14 @@ struct HostSnapshot: Sendable {
 struct FastChoice {
     var family: IPAddress.Family
     var cidr: CIDR
-    var kv: KeyValue
+    /// The block's key.
+    var key: [UInt8]
+    /// The block as read; nil for a block this write creates (a claim).
+    var kv: KeyValue?
     var block: AllocationBlock
     var ordinals: [Int]
+    /// For a claim: the host's affinity key, written `confirmed` with the block.
+    var affinityKey: [UInt8]?
 }
 
 /// Per-host snapshots of one client, and the handles it last wrote (a guess at their current
@@ -79,6 +84,22 @@ final class HostCache: Sendable {
 
     func snapshot(_ host: String) -> HostSnapshot? { state.withLock { $0[host] } }
 
+    /// The blocks of each family known to exist: those of this client's last list of the family's
+    /// blocks, and those it created, deleted or found existing since.
+    private let blockSets = Mutex<[IPAddress.Family: Set<CIDR>]>([:])
+
+    func knownBlocks(_ family: IPAddress.Family) -> Set<CIDR>? { blockSets.withLock { $0[family] } }
+
+    func setKnownBlocks(_ blocks: Set<CIDR>, family: IPAddress.Family) { blockSets.withLock { $0[family] = blocks } }
+
+    /// Notes that `cidr` exists (or not); nothing when no list of its family was kept.
+    func noteBlock(_ cidr: CIDR, exists: Bool) {
+        blockSets.withLock {
+            guard $0[cidr.family] != nil else { return }
+            if exists { $0[cidr.family]!.insert(cidr) } else { $0[cidr.family]!.remove(cidr) }
+        }
+    }
+
     func store(_ snapshot: HostSnapshot, host: String) {
         state.withLock {
             if $0.count >= Self.capacity, $0[host] == nil { $0.removeAll(keepingCapacity: true) }
@@ -102,6 +123,51 @@ final class HostCache: Sendable {
 extension IPAMClient {
     /// The most compares one validated write may carry (etcd's default `--max-txn-ops` is 128).
     static var maxFastPathCompares: Int { 100 }
+    /// The claims of one call that may find their block taken before the full path (and its list
+    /// of the blocks) takes over.
+    static var maxFastClaimMisses: Int { 3 }
+    /// `{"state":"confirmed","deleted":false}`.
+    static var confirmedAffinity: [UInt8] { confirmedAffinityBytes }
+
+    /// The claim of a new block by a host whose affine blocks of `family` are all full, decided as
+    /// the full path decides it (the block limit, automatic allocation, the first block in the
+    /// host's order that does not exist and is not wholly reserved) but on the blocks this client
+    /// knows to exist; nil when the full path must decide. The write checks the block and the
+    /// affinity are absent, so a block created since is found by a failed write, never overwritten.
+    /// A block deleted by another client since this client's last list may be passed over until the
+    /// full path lists the blocks again.
+    func fastClaim(
+        family: IPAddress.Family, count: Int, pools: [Pool], owned: Int, snapshot: HostSnapshot, request: AutoAssignRequest
+    ) -> FastChoice? {
+        guard snapshot.config.autoAllocateBlocks else { return nil }
+        var limits = [snapshot.config.maxBlocksPerHost, request.maxBlocksPerHost].filter { $0 > 0 }
+        if limits.isEmpty { limits = [options.defaultMaxBlocksPerHost] }
+        guard owned < limits.min()!, let known = hostCache.knownBlocks(family) else { return nil }
+        var candidate: CIDR?
+        search: for pool in pools {
+            let n = pool.blockCount
+            let start = options.blockOrder.start(host: request.host, pool: pool.cidr, count: n)
+            var i: UInt128 = 0
+            while i < n {
+                let cidr = pool.block(at: (start + i) % n)
+                i += 1
+                if !known.contains(cidr), !snapshot.reservations.coversWhole(cidr) {
+                    candidate = cidr
+                    break search
+                }
+            }
+        }
+        guard let cidr = candidate else { return nil }
+        var block = AllocationBlock(
+            cidr: cidr, affinity: "host:\(request.host)", sequenceNumber: Self.nowNanos(), claimTime: Self.timestamp())
+        let ordinals = block.autoAssign(
+            count: count, handle: request.handle, attributes: request.attributes, reservations: snapshot.reservations)
+        guard ordinals.count == count else { return nil }
+        block.sequenceNumber &+= 1
+        return FastChoice(
+            family: family, cidr: cidr, key: IPAMKeys.block(cidr).bytes, kv: nil, block: block, ordinals: ordinals,
+            affinityKey: IPAMKeys.affinity(host: request.host, cidr: cidr).bytes)
+    }
 
     /// autoAssign from the host's own blocks in one round trip, using the host's snapshot; nil when
     /// the full path must run: no snapshot, a block lacks room for a family's whole count (a claim
@@ -116,6 +182,7 @@ extension IPAMClient {
         let handleKey = request.handle.map { IPAMKeys.handle($0).bytes }
         var handleKV: KeyValue? = handleKey.flatMap(hostCache.handle)
         var budget = RetryBudget(limit: options.maxAttempts)
+        var claimMisses = 0
         while true {
             var choices: [FastChoice] = []
             var compares: [Transaction.Comparison] = []
@@ -125,9 +192,11 @@ extension IPAMClient {
                       !pools.isEmpty
                 else { return nil }
                 var chosen: FastChoice?
+                var owned = 0
                 for affinity in snapshot.affinities where affinity.cidr.family == family {
                     let cidr = affinity.cidr
                     guard pools.contains(where: { $0.cidr.contains(cidr) && $0.blockSize == cidr.prefixLength }) else { continue }
+                    owned += 1
                     if snapshot.reservations.coversWhole(cidr) { continue }
                     guard affinity.confirmed, let (kv, block) = snapshot.blocks[cidr], block.affinity == owner else { return nil }
                     let free = block.freeCount(reserved: snapshot.reservations)
@@ -142,8 +211,13 @@ extension IPAMClient {
                         reservations: snapshot.reservations)
                     guard ordinals.count == count else { return nil }
                     next.sequenceNumber &+= 1
-                    chosen = FastChoice(family: family, cidr: cidr, kv: kv, block: next, ordinals: ordinals)
+                    chosen = FastChoice(family: family, cidr: cidr, key: kv.key, kv: kv, block: next, ordinals: ordinals)
                     break
+                }
+                if chosen == nil {
+                    // Every affine block is full: claim the next free block, as the full path would.
+                    guard claimMisses < Self.maxFastClaimMisses else { return nil }
+                    chosen = fastClaim(family: family, count: count, pools: pools, owned: owned, snapshot: snapshot, request: request)
                 }
                 guard let chosen else { return nil }
                 choices.append(chosen)
@@ -164,7 +238,7 @@ extension IPAMClient {
             compares.append(
                 Transaction.Comparison(
                     key: start, .modRevision(snapshot.affinitiesSince), .less, rangeEnd: snapshot.affinityPrefix.prefixRangeEnd))
-            guard compares.count + 2 * choices.count + 1 <= Self.maxFastPathCompares else { return nil }
+            guard compares.count + 3 * choices.count + 1 <= Self.maxFastPathCompares else { return nil }
 
             // The write: each block and the handle, compare-and-swap.
             var success: [Transaction.Operation] = []
@@ -174,9 +248,16 @@ extension IPAMClient {
             for choice in choices {
                 let value = choice.block.jsonBytes
                 values.append(value)
-                compares.append(.modRevision(choice.kv.key, is: choice.kv.modRevision))
-                success.append(.put(key: choice.kv.key, value: value, lease: nil))
-                failure.append(.get(key: choice.kv.key))
+                success.append(.put(key: choice.key, value: value, lease: nil))
+                failure.append(.get(key: choice.key))
+                if let kv = choice.kv {
+                    compares.append(.modRevision(kv.key, is: kv.modRevision))
+                } else if let affinityKey = choice.affinityKey {
+                    // A claim: block and affinity absent ⇒ create the block, confirm the affinity.
+                    compares.append(.absent(choice.key))
+                    compares.append(.absent(affinityKey))
+                    success.append(.put(key: affinityKey, value: Self.confirmedAffinity, lease: nil))
+                }
             }
             if let handleKey {
                 var handle = try handleKV.map { kv throws(IPAMError) in try IPAMHandle(json: kv.value) } ?? IPAMHandle()
@@ -195,12 +276,20 @@ extension IPAMClient {
                     ipv4: FamilyAssignment(addresses: [], requested: request.ipv4, messages: []),
                     ipv6: FamilyAssignment(addresses: [], requested: request.ipv6, messages: []))
                 var written: [(kv: KeyValue, block: AllocationBlock)] = []
+                var claimed: [HostSnapshot.Affinity] = []
                 for (choice, value) in zip(choices, values) {
                     let kv = KeyValue(
-                        key: choice.kv.key, value: value, createRevision: choice.kv.createRevision, modRevision: revision,
-                        version: choice.kv.version + 1)
+                        key: choice.key, value: value, createRevision: choice.kv?.createRevision ?? revision, modRevision: revision,
+                        version: (choice.kv?.version ?? 0) + 1)
                     written.append((kv, choice.block))
                     cache.store(choice.block, for: kv)
+                    if let affinityKey = choice.affinityKey {
+                        hostCache.noteBlock(choice.cidr, exists: true)
+                        let affinityKV = KeyValue(
+                            key: affinityKey, value: Self.confirmedAffinity, createRevision: revision, modRevision: revision, version: 1)
+                        hostCache.noteAffinity(affinityKV, cidr: choice.cidr, host: request.host)
+                        claimed.append(HostSnapshot.Affinity(cidr: choice.cidr, kv: affinityKV, confirmed: true))
+                    }
                     let addresses = choice.ordinals.map { CIDR(address: choice.block.address(ordinal: $0), prefixLength: choice.cidr.prefixLength)! }
                     if choice.family == .v4 { out.ipv4.addresses = addresses } else { out.ipv6.addresses = addresses }
                 }
@@ -210,14 +299,20 @@ extension IPAMClient {
                                  modRevision: revision, version: (handleKV?.version ?? 0) + 1),
                         key: handleKey)
                 }
-                // Nothing under either prefix was written up to this revision, and this write is outside both.
+                // Nothing under either prefix was written up to this revision but this write's own
+                // affinities (each kept with its own compare from now on).
                 hostCache.update(request.host) { current in
                     for (choice, entry) in zip(choices, written) {
                         if let newer = current.blocks[choice.cidr], newer.kv.modRevision > revision { continue }
                         current.blocks[choice.cidr] = entry
                     }
-                    if current.poolsSince < revision.next { current.poolsSince = revision.next }
-                    if current.affinitiesSince < revision.next {
+                    for affinity in claimed where !current.affinities.contains(where: { $0.kv.key == affinity.kv.key }) {
+                        let at = current.affinities.firstIndex { [UInt8].byteLess(affinity.kv.key, $0.kv.key) } ?? current.affinities.count
+                        current.affinities.insert(affinity, at: at)
+                    }
+                    // Only a view at least as new as the one this write checked moves forward.
+                    if current.poolsSince >= snapshot.poolsSince, current.poolsSince < revision.next { current.poolsSince = revision.next }
+                    if current.affinitiesSince >= snapshot.affinitiesSince, current.affinitiesSince < revision.next {
                         current.affinitiesSince = revision.next
                         current.newerAffinityKeys = []
                     }
@@ -230,8 +325,14 @@ extension IPAMClient {
             var moved = false
             for (index, choice) in choices.enumerated() {
                 let current = result.results[index]
-                guard current?.modRevision != choice.kv.modRevision else { continue }
+                guard current?.modRevision != choice.kv?.modRevision else { continue }
                 moved = true
+                if choice.kv == nil {
+                    // The block a claim chose exists after all: choose the next one.
+                    claimMisses += 1
+                    hostCache.noteBlock(choice.cidr, exists: true)
+                    continue
+                }
                 if let current {
                     snapshot.blocks[choice.cidr] = (current, try block(current))
                 } else {
@@ -252,7 +353,7 @@ extension IPAMClient {
             }
             let refreshed = snapshot
             hostCache.update(request.host) { current in
-                for choice in choices {
+                for choice in choices where choice.kv != nil {
                     if let newer = current.blocks[choice.cidr], let mine = refreshed.blocks[choice.cidr],
                        newer.kv.modRevision >= mine.kv.modRevision { continue }
                     current.blocks[choice.cidr] = refreshed.blocks[choice.cidr]
@@ -314,3 +415,5 @@ extension Pool {
 extension IPAMKeys {
     static let configBytes = config.bytes
 }
+
+private let confirmedAffinityBytes = BlockAffinity(state: .confirmed).jsonBytes

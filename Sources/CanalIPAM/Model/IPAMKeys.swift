@@ -58,6 +58,19 @@ public enum IPAMKeys {
     }
 }
 
+extension IPAMKeys {
+    static let blockRoot = Array("/calico/ipam/v2/assignment/ipv".utf8)
+
+    /// The block of a block key, or nil when `key` is not one.
+    static func blockCIDR(_ key: [UInt8]) -> CIDR? {
+        guard key.starts(with: blockRoot) else { return nil }
+        let text = String(decoding: key, as: UTF8.self)
+        let parts = text.dropFirst(blockRoot.count).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "4" || parts[0] == "6", parts[1] == "block" else { return nil }
+        return parseCIDRSegment(parts[2])
+    }
+}
+
 extension String {
     var bytes: [UInt8] { Array(utf8) }
 }
