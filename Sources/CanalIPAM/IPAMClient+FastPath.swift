@@ -49,6 +49,9 @@ struct FastChoice {
     var kv: KeyValue?
     var block: AllocationBlock
     var ordinals: [Int]
+    /// The block's JSON and its layout.
+    var value: [UInt8]
+    var layout: BlockJSONLayout
     /// For a claim: the host's affinity key, written `confirmed` with the block.
     var affinityKey: [UInt8]?
 }
@@ -164,9 +167,10 @@ extension IPAMClient {
             count: count, handle: request.handle, attributes: request.attributes, reservations: snapshot.reservations)
         guard ordinals.count == count else { return nil }
         block.sequenceNumber &+= 1
+        let (value, layout) = block.encodedJSON()
         return FastChoice(
             family: family, cidr: cidr, key: IPAMKeys.block(cidr).bytes, kv: nil, block: block, ordinals: ordinals,
-            affinityKey: IPAMKeys.affinity(host: request.host, cidr: cidr).bytes)
+            value: value, layout: layout, affinityKey: IPAMKeys.affinity(host: request.host, cidr: cidr).bytes)
     }
 
     /// autoAssign from the host's own blocks in one round trip, using the host's snapshot; nil when
@@ -211,7 +215,12 @@ extension IPAMClient {
                         reservations: snapshot.reservations)
                     guard ordinals.count == count else { return nil }
                     next.sequenceNumber &+= 1
-                    chosen = FastChoice(family: family, cidr: cidr, key: kv.key, kv: kv, block: next, ordinals: ordinals)
+                    // Our own last write of the block: patch its JSON rather than write it all again.
+                    let (value, layout) =
+                        cache.layout(kv).flatMap { next.patchedJSON(from: kv.value, layout: $0, old: block, taken: ordinals) }
+                        ?? next.encodedJSON()
+                    chosen = FastChoice(
+                        family: family, cidr: cidr, key: kv.key, kv: kv, block: next, ordinals: ordinals, value: value, layout: layout)
                     break
                 }
                 if chosen == nil {
@@ -246,7 +255,7 @@ extension IPAMClient {
             var values: [[UInt8]] = []
             var handleValue: [UInt8] = []
             for choice in choices {
-                let value = choice.block.jsonBytes
+                let value = choice.value
                 values.append(value)
                 success.append(.put(key: choice.key, value: value, lease: nil))
                 failure.append(.get(key: choice.key))
@@ -282,7 +291,7 @@ extension IPAMClient {
                         key: choice.key, value: value, createRevision: choice.kv?.createRevision ?? revision, modRevision: revision,
                         version: (choice.kv?.version ?? 0) + 1)
                     written.append((kv, choice.block))
-                    cache.store(choice.block, for: kv)
+                    cache.store(choice.block, for: kv, layout: choice.layout)
                     if let affinityKey = choice.affinityKey {
                         hostCache.noteBlock(choice.cidr, exists: true)
                         let affinityKV = KeyValue(

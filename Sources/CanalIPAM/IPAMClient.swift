@@ -168,11 +168,13 @@ public struct IPAMClient<Store: KeyValueStore>: Sendable {
     func block(_ kv: KeyValue) throws(IPAMError) -> AllocationBlock { try cache.block(kv) }
 
     /// Records a block this client wrote, so the next read of that revision needs no decoding.
-    func remember(_ block: AllocationBlock, key: [UInt8], value: [UInt8], revision: Revision, previous: KeyValue?) -> KeyValue {
+    func remember(
+        _ block: AllocationBlock, key: [UInt8], value: [UInt8], layout: BlockJSONLayout? = nil, revision: Revision, previous: KeyValue?
+    ) -> KeyValue {
         let kv = KeyValue(
             key: key, value: value, createRevision: previous?.createRevision ?? revision, modRevision: revision,
             version: (previous?.version ?? 0) + 1)
-        cache.store(block, for: kv)
+        cache.store(block, for: kv, layout: layout)
         return kv
     }
 }
@@ -243,6 +245,8 @@ struct Pool: Sendable {
 final class DecodeCache: Sendable {
     private struct State {
         var blocks: [[UInt8]: (Revision, AllocationBlock)] = [:]
+        /// Where the parts of the values this client wrote are (``AllocationBlock/patchedJSON(from:layout:old:taken:)``).
+        var layouts: [[UInt8]: (Revision, BlockJSONLayout)] = [:]
         var pools: [[UInt8]: (Revision, Pool?)] = [:]
         var reservations: [[UInt8]: (Revision, [CIDR])] = [:]
     }
@@ -255,11 +259,21 @@ final class DecodeCache: Sendable {
         return block
     }
 
-    func store(_ block: AllocationBlock, for kv: KeyValue) {
+    func store(_ block: AllocationBlock, for kv: KeyValue, layout: BlockJSONLayout? = nil) {
         state.withLock {
             if $0.blocks.count > 4096 { $0.blocks.removeAll(keepingCapacity: true) }
             $0.blocks[kv.key] = (kv.modRevision, block)
+            if let layout {
+                if $0.layouts.count > 4096 { $0.layouts.removeAll(keepingCapacity: true) }
+                $0.layouts[kv.key] = (kv.modRevision, layout)
+            }
         }
+    }
+
+    /// The layout of `kv`'s value when this client wrote it.
+    func layout(_ kv: KeyValue) -> BlockJSONLayout? {
+        guard let hit = state.withLock({ $0.layouts[kv.key] }), hit.0 == kv.modRevision else { return nil }
+        return hit.1
     }
 
     func pool(_ kv: KeyValue) throws(IPAMError) -> Pool? {
