@@ -36,7 +36,15 @@ struct HostSnapshot: Sendable {
     /// its own compare.
     var newerAffinityKeys: [[UInt8]]
     /// The host's blocks as last read or written.
-    var blocks: [CIDR: (kv: KeyValue, block: AllocationBlock)]
+    var blocks: [CIDR: HostBlock]
+}
+
+/// A block of a host snapshot: as read or written, and where the parts of its JSON are when this
+/// client wrote it (see ``AllocationBlock/patchedJSON(from:layout:old:taken:)``).
+struct HostBlock: Sendable {
+    var kv: KeyValue
+    var block: AllocationBlock
+    var layout: BlockJSONLayout?
 }
 
 /// The block one family of a validated autoAssign uses, and its value after the assignment.
@@ -60,7 +68,7 @@ struct FastChoice {
 /// value, checked by the write like everything else).
 final class HostCache: Sendable {
     private let state = Mutex<[String: HostSnapshot]>([:])
-    private let handles = Mutex<[[UInt8]: KeyValue]>([:])
+    private let handles = Mutex<[ByteKey: KeyValue]>([:])
     private let written = Mutex<[String: [CIDR: KeyValue]]>([:])
 
     /// Notes an affinity of `host` this client wrote during a full autoAssign.
@@ -76,10 +84,11 @@ final class HostCache: Sendable {
     static let capacity = 256
     static let handleCapacity = 1024
 
-    func handle(_ key: [UInt8]) -> KeyValue? { handles.withLock { $0[key] } }
+    func handle(_ key: [UInt8]) -> KeyValue? { handles.withLock { $0[ByteKey(key)] } }
 
     func storeHandle(_ kv: KeyValue?, key: [UInt8]) {
         handles.withLock {
+            let key = ByteKey(key)
             if $0.count >= Self.handleCapacity, $0[key] == nil { $0.removeAll(keepingCapacity: true) }
             $0[key] = kv
         }
@@ -180,8 +189,7 @@ extension IPAMClient {
     /// Makes exactly the choice the full path makes on the same data (the first affine block of
     /// each family, in key order, with room), and the write's compares ensure that data is current.
     func fastAutoAssign(_ request: AutoAssignRequest) async throws -> AutoAssignResult? {
-        guard let first = hostCache.snapshot(request.host) else { return nil }
-        var snapshot = first
+        guard var snapshot = hostCache.snapshot(request.host) else { return nil }
         let owner = "host:\(request.host)"
         let handleKey = request.handle.map { IPAMKeys.handle($0).bytes }
         var handleKV: KeyValue? = handleKey.flatMap(hostCache.handle)
@@ -197,12 +205,18 @@ extension IPAMClient {
                 else { return nil }
                 var chosen: FastChoice?
                 var owned = 0
-                for affinity in snapshot.affinities where affinity.cidr.family == family {
-                    let cidr = affinity.cidr
+                // The affinities visited: a claim depends on all of them (their number), an assignment
+                // on its block's own (a full block whose affinity goes is not chosen either way, and a
+                // changed or new affinity fails the prefix compare).
+                var visited: [Transaction.Comparison] = []
+                for a in snapshot.affinities.indices where snapshot.affinities[a].cidr.family == family {
+                    let cidr = snapshot.affinities[a].cidr
                     guard pools.contains(where: { $0.cidr.contains(cidr) && $0.blockSize == cidr.prefixLength }) else { continue }
                     owned += 1
+                    visited.append(.modRevision(snapshot.affinities[a].kv.key, is: snapshot.affinities[a].kv.modRevision))
                     if snapshot.reservations.coversWhole(cidr) { continue }
-                    guard affinity.confirmed, let (kv, block) = snapshot.blocks[cidr], block.affinity == owner else { return nil }
+                    guard snapshot.affinities[a].confirmed, let entry = snapshot.blocks[cidr], entry.block.affinity == owner else { return nil }
+                    let (kv, block) = (entry.kv, entry.block)
                     let free = block.freeCount(reserved: snapshot.reservations)
                     if free == 0 {
                         compares.append(.modRevision(kv.key, is: kv.modRevision))  // still full
@@ -217,16 +231,18 @@ extension IPAMClient {
                     next.sequenceNumber &+= 1
                     // Our own last write of the block: patch its JSON rather than write it all again.
                     let (value, layout) =
-                        cache.layout(kv).flatMap { next.patchedJSON(from: kv.value, layout: $0, old: block, taken: ordinals) }
+                        (entry.layout ?? cache.layout(kv)).flatMap { next.patchedJSON(from: kv.value, layout: $0, old: block, taken: ordinals) }
                         ?? next.encodedJSON()
                     chosen = FastChoice(
                         family: family, cidr: cidr, key: kv.key, kv: kv, block: next, ordinals: ordinals, value: value, layout: layout)
+                    compares.append(visited[visited.count - 1])
                     break
                 }
                 if chosen == nil {
                     // Every affine block is full: claim the next free block, as the full path would.
                     guard claimMisses < Self.maxFastClaimMisses else { return nil }
                     chosen = fastClaim(family: family, count: count, pools: pools, owned: owned, snapshot: snapshot, request: request)
+                    compares += visited
                 }
                 guard let chosen else { return nil }
                 choices.append(chosen)
@@ -238,7 +254,6 @@ extension IPAMClient {
             compares.append(snapshot.nodeKV.map { .modRevision($0.key, is: $0.modRevision) } ?? .absent(snapshot.nodeKey))
             for kv in snapshot.poolItems { compares.append(.modRevision(kv.key, is: kv.modRevision)) }
             compares.append(.unmodified(prefix: Pool.listPrefixBytes, since: snapshot.poolsSince))
-            for affinity in snapshot.affinities { compares.append(.modRevision(affinity.kv.key, is: affinity.kv.modRevision)) }
             var start = snapshot.affinityPrefix
             for key in snapshot.newerAffinityKeys {
                 compares.append(Transaction.Comparison(key: start, .modRevision(snapshot.affinitiesSince), .less, rangeEnd: key))
@@ -254,23 +269,24 @@ extension IPAMClient {
             var failure: [Transaction.Operation] = []
             var values: [[UInt8]] = []
             var handleValue: [UInt8] = []
-            for choice in choices {
-                let value = choice.value
+            // (Choices are read in place: each holds a block and its JSON.)
+            for i in choices.indices {
+                let value = choices[i].value
                 values.append(value)
-                success.append(.put(key: choice.key, value: value, lease: nil))
-                failure.append(.get(key: choice.key))
-                if let kv = choice.kv {
-                    compares.append(.modRevision(kv.key, is: kv.modRevision))
-                } else if let affinityKey = choice.affinityKey {
+                success.append(.put(key: choices[i].key, value: value, lease: nil))
+                failure.append(.get(key: choices[i].key))
+                if let revision = choices[i].kv?.modRevision {
+                    compares.append(.modRevision(choices[i].key, is: revision))
+                } else if let affinityKey = choices[i].affinityKey {
                     // A claim: block and affinity absent ⇒ create the block, confirm the affinity.
-                    compares.append(.absent(choice.key))
+                    compares.append(.absent(choices[i].key))
                     compares.append(.absent(affinityKey))
                     success.append(.put(key: affinityKey, value: Self.confirmedAffinity, lease: nil))
                 }
             }
             if let handleKey {
                 var handle = try handleKV.map { kv throws(IPAMError) in try IPAMHandle(json: kv.value) } ?? IPAMHandle()
-                for choice in choices { handle.blocks[choice.cidr.description, default: 0] += choice.ordinals.count }
+                for i in choices.indices { handle.blocks[choices[i].cidr.description, default: 0] += choices[i].ordinals.count }
                 handle.deleted = false
                 compares.append(handleKV.map { .modRevision(handleKey, is: $0.modRevision) } ?? .absent(handleKey))
                 handleValue = handle.jsonBytes
@@ -284,23 +300,24 @@ extension IPAMClient {
                 var out = AutoAssignResult(
                     ipv4: FamilyAssignment(addresses: [], requested: request.ipv4, messages: []),
                     ipv6: FamilyAssignment(addresses: [], requested: request.ipv6, messages: []))
-                var written: [(kv: KeyValue, block: AllocationBlock)] = []
+                var written: [HostBlock] = []
                 var claimed: [HostSnapshot.Affinity] = []
-                for (choice, value) in zip(choices, values) {
+                for i in choices.indices {
+                    let cidr = choices[i].cidr
                     let kv = KeyValue(
-                        key: choice.key, value: value, createRevision: choice.kv?.createRevision ?? revision, modRevision: revision,
-                        version: (choice.kv?.version ?? 0) + 1)
-                    written.append((kv, choice.block))
-                    cache.store(choice.block, for: kv, layout: choice.layout)
-                    if let affinityKey = choice.affinityKey {
-                        hostCache.noteBlock(choice.cidr, exists: true)
+                        key: choices[i].key, value: values[i], createRevision: choices[i].kv?.createRevision ?? revision,
+                        modRevision: revision, version: (choices[i].kv?.version ?? 0) + 1)
+                    written.append(HostBlock(kv: kv, block: choices[i].block, layout: choices[i].layout))
+                    cache.store(choices[i].block, for: kv, layout: choices[i].layout)
+                    if let affinityKey = choices[i].affinityKey {
+                        hostCache.noteBlock(cidr, exists: true)
                         let affinityKV = KeyValue(
                             key: affinityKey, value: Self.confirmedAffinity, createRevision: revision, modRevision: revision, version: 1)
-                        hostCache.noteAffinity(affinityKV, cidr: choice.cidr, host: request.host)
-                        claimed.append(HostSnapshot.Affinity(cidr: choice.cidr, kv: affinityKV, confirmed: true))
+                        hostCache.noteAffinity(affinityKV, cidr: cidr, host: request.host)
+                        claimed.append(HostSnapshot.Affinity(cidr: cidr, kv: affinityKV, confirmed: true))
                     }
-                    let addresses = choice.ordinals.map { CIDR(address: choice.block.address(ordinal: $0), prefixLength: choice.cidr.prefixLength)! }
-                    if choice.family == .v4 { out.ipv4.addresses = addresses } else { out.ipv6.addresses = addresses }
+                    let addresses = choices[i].ordinals.map { CIDR(address: cidr.address(at: UInt128($0))!, prefixLength: cidr.prefixLength)! }
+                    if choices[i].family == .v4 { out.ipv4.addresses = addresses } else { out.ipv6.addresses = addresses }
                 }
                 if let handleKey {
                     hostCache.storeHandle(
@@ -310,18 +327,22 @@ extension IPAMClient {
                 }
                 // Nothing under either prefix was written up to this revision but this write's own
                 // affinities (each kept with its own compare from now on).
+                let (checkedPools, checkedAffinities) = (snapshot.poolsSince, snapshot.affinitiesSince)
+                snapshot.blocks = [:]  // this call's copy let go: the cached snapshot changes in place
+                snapshot.affinities = []
                 hostCache.update(request.host) { current in
-                    for (choice, entry) in zip(choices, written) {
-                        if let newer = current.blocks[choice.cidr], newer.kv.modRevision > revision { continue }
-                        current.blocks[choice.cidr] = entry
+                    for entry in written {
+                        let cidr = entry.block.cidr
+                        if let newer = current.blocks[cidr], newer.kv.modRevision > revision { continue }
+                        current.blocks[cidr] = entry
                     }
                     for affinity in claimed where !current.affinities.contains(where: { $0.kv.key == affinity.kv.key }) {
                         let at = current.affinities.firstIndex { [UInt8].byteLess(affinity.kv.key, $0.kv.key) } ?? current.affinities.count
                         current.affinities.insert(affinity, at: at)
                     }
                     // Only a view at least as new as the one this write checked moves forward.
-                    if current.poolsSince >= snapshot.poolsSince, current.poolsSince < revision.next { current.poolsSince = revision.next }
-                    if current.affinitiesSince >= snapshot.affinitiesSince, current.affinitiesSince < revision.next {
+                    if current.poolsSince >= checkedPools, current.poolsSince < revision.next { current.poolsSince = revision.next }
+                    if current.affinitiesSince >= checkedAffinities, current.affinitiesSince < revision.next {
                         current.affinitiesSince = revision.next
                         current.newerAffinityKeys = []
                     }
@@ -343,7 +364,7 @@ extension IPAMClient {
                     continue
                 }
                 if let current {
-                    snapshot.blocks[choice.cidr] = (current, try block(current))
+                    snapshot.blocks[choice.cidr] = HostBlock(kv: current, block: try block(current), layout: cache.layout(current))
                 } else {
                     snapshot.blocks[choice.cidr] = nil
                 }
@@ -398,14 +419,14 @@ extension IPAMClient {
             affinities.append(HostSnapshot.Affinity(cidr: cidr, kv: kv, confirmed: state == .confirmed))
         }
         let owner = "host:\(host)"
-        var blocks: [CIDR: (kv: KeyValue, block: AllocationBlock)] = [:]
+        var blocks: [CIDR: HostBlock] = [:]
         for case let (cidr, kv?) in known {
             let block = try self.block(kv)
             if block.affinity == owner, !affinities.contains(where: { $0.cidr == cidr }) {
                 hostCache.remove(host)  // claimed by another process during the call
                 return
             }
-            blocks[cidr] = (kv, block)
+            blocks[cidr] = HostBlock(kv: kv, block: block, layout: cache.layout(kv))
         }
         hostCache.store(
             HostSnapshot(

@@ -243,17 +243,26 @@ struct Pool: Sendable {
 
 /// Decoded values by key and mod revision: a value that has not changed is decoded once.
 final class DecodeCache: Sendable {
+    /// A block as of one revision, and where the parts of its JSON are when this client wrote it
+    /// (``AllocationBlock/patchedJSON(from:layout:old:taken:)``).
+    private struct Block {
+        var revision: Revision
+        var block: AllocationBlock
+        var layout: BlockJSONLayout?
+    }
+    private struct Entry<Value> {
+        var revision: Revision
+        var value: Value
+    }
     private struct State {
-        var blocks: [[UInt8]: (Revision, AllocationBlock)] = [:]
-        /// Where the parts of the values this client wrote are (``AllocationBlock/patchedJSON(from:layout:old:taken:)``).
-        var layouts: [[UInt8]: (Revision, BlockJSONLayout)] = [:]
-        var pools: [[UInt8]: (Revision, Pool?)] = [:]
-        var reservations: [[UInt8]: (Revision, [CIDR])] = [:]
+        var blocks: [ByteKey: Block] = [:]
+        var pools: [ByteKey: Entry<Pool?>] = [:]
+        var reservations: [ByteKey: Entry<[CIDR]>] = [:]
     }
     private let state = Mutex(State())
 
     func block(_ kv: KeyValue) throws(IPAMError) -> AllocationBlock {
-        if let hit = state.withLock({ $0.blocks[kv.key] }), hit.0 == kv.modRevision { return hit.1 }
+        if let hit = state.withLock({ $0.blocks[ByteKey(kv.key)] }), hit.revision == kv.modRevision { return hit.block }
         let block = try AllocationBlock(json: kv.value)
         store(block, for: kv)
         return block
@@ -262,37 +271,33 @@ final class DecodeCache: Sendable {
     func store(_ block: AllocationBlock, for kv: KeyValue, layout: BlockJSONLayout? = nil) {
         state.withLock {
             if $0.blocks.count > 4096 { $0.blocks.removeAll(keepingCapacity: true) }
-            $0.blocks[kv.key] = (kv.modRevision, block)
-            if let layout {
-                if $0.layouts.count > 4096 { $0.layouts.removeAll(keepingCapacity: true) }
-                $0.layouts[kv.key] = (kv.modRevision, layout)
-            }
+            $0.blocks[ByteKey(kv.key)] = Block(revision: kv.modRevision, block: block, layout: layout)
         }
     }
 
     /// The layout of `kv`'s value when this client wrote it.
     func layout(_ kv: KeyValue) -> BlockJSONLayout? {
-        guard let hit = state.withLock({ $0.layouts[kv.key] }), hit.0 == kv.modRevision else { return nil }
-        return hit.1
+        guard let hit = state.withLock({ $0.blocks[ByteKey(kv.key)] }), hit.revision == kv.modRevision else { return nil }
+        return hit.layout
     }
 
     func pool(_ kv: KeyValue) throws(IPAMError) -> Pool? {
         guard kv.key.starts(with: Pool.poolPrefix.utf8) else { return nil }
-        if let hit = state.withLock({ $0.pools[kv.key] }), hit.0 == kv.modRevision { return hit.1 }
+        if let hit = state.withLock({ $0.pools[ByteKey(kv.key)] }), hit.revision == kv.modRevision { return hit.value }
         let pool = Self.parsePool(kv)
-        state.withLock { $0.pools[kv.key] = (kv.modRevision, pool) }
+        state.withLock { $0.pools[ByteKey(kv.key)] = Entry(revision: kv.modRevision, value: pool) }
         return pool
     }
 
     func reservation(_ kv: KeyValue) -> [CIDR]? {
         guard kv.key.starts(with: Pool.reservationPrefix.utf8) else { return nil }
-        if let hit = state.withLock({ $0.reservations[kv.key] }), hit.0 == kv.modRevision { return hit.1 }
+        if let hit = state.withLock({ $0.reservations[ByteKey(kv.key)] }), hit.revision == kv.modRevision { return hit.value }
         var networks: [CIDR] = []
         if let value = try? JSONValue(parsing: kv.value),
            case .array(let items)? = value["spec"]?["reservedCIDRs"] {
             networks = items.compactMap { $0.stringValue.flatMap { CIDR(ipOrCIDR: $0) } }
         }
-        state.withLock { $0.reservations[kv.key] = (kv.modRevision, networks) }
+        state.withLock { $0.reservations[ByteKey(kv.key)] = Entry(revision: kv.modRevision, value: networks) }
         return networks
     }
 

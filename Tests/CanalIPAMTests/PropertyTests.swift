@@ -72,7 +72,7 @@ struct BlockPatchTests {
             }
             return PatchRun(bits: Int.random(in: 2...8, using: &rng), reserved: Int.random(in: 0...3, using: &rng), steps: steps)
         })
-        await propertyCheck(count: 200, input: runs) { run in
+        await propertyCheck(count: 100, input: runs) { run in
             let cidr = CIDR("10.1.0.0/\(32 - run.bits)")!
             var block = AllocationBlock(cidr: cidr, affinity: "host:a<&>", sequenceNumber: 1_700_000_000_000_000_000, claimTime: "2024-05-01T10:00:00Z")
             // A reservation of the block's second address in some runs: assignments skip it.

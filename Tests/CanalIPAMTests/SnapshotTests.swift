@@ -194,4 +194,17 @@ struct SnapshotTests {
         #expect(try await store.list(prefix: Array(IPAMKeys.blockPrefix(.v4).utf8)).items.count == 1)
         #expect(try await ipam.check().isClean)
     }
+
+    @Test("an address freed by another client in a full block before the one in use: the next call takes it")
+    func freedInFullBlock() async throws {
+        let store = memoryStore()
+        try await addPool(store, name: "p", cidr: "10.0.0.0/24", blockSize: 26)
+        let ipam = IPAMClient.sequential(store)
+        _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 64, handle: "a"))
+        #expect(try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "b")).addresses.map(\.address) == [ip("10.0.0.64")])
+        let other = IPAMClient.sequential(store)
+        _ = try await other.releaseIPs([ReleaseRequest(address: ip("10.0.0.7"), handle: "a")])
+        #expect(try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "c")).addresses.map(\.address) == [ip("10.0.0.7")])
+        #expect(try await ipam.check().isClean)
+    }
 }

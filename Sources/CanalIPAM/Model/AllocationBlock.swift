@@ -385,17 +385,23 @@ extension AllocationBlock {
         let allocationsStart = w.count
         var cursor = layout.allocations.lowerBound
         var element = 0
-        for ordinal in taken.sorted() {
-            var at = cursor
-            while element < ordinal {
-                while at < layout.allocations.upperBound, previous[at] != comma { at += 1 }
-                guard at < layout.allocations.upperBound else { return nil }
-                at += 1
-                element += 1
+        let allocationsUpper = layout.allocations.upperBound
+        for ordinal in k == 1 ? taken : taken.sorted() {
+            // The start and end of element `ordinal`.
+            let (at, end) = previous.withUnsafeBufferPointer { bytes -> (Int, Int) in
+                var at = cursor
+                while element < ordinal {
+                    while at < allocationsUpper, bytes[at] != comma { at += 1 }
+                    guard at < allocationsUpper else { return (-1, -1) }
+                    at += 1
+                    element += 1
+                }
+                var end = at
+                while end < allocationsUpper, bytes[end] != comma { end += 1 }
+                return (at, end)
             }
+            guard at >= 0 else { return nil }
             w.append(previous[cursor..<at])
-            var end = at
-            while end < layout.allocations.upperBound, previous[end] != comma { end += 1 }
             w.int(index)
             cursor = end
         }
@@ -432,12 +438,18 @@ extension AllocationBlock {
         w.int(sequenceNumber)
         let sequenceEnd = w.count
 
-        // sequenceNumberForAllocation: the new entries merged in Go's key order.
+        // sequenceNumberForAllocation: the new entries merged in Go's key order; the runs of old
+        // entries between them copied whole.
         w.append(previous[layout.sequenceNumber.upperBound..<layout.sequenceMap.lowerBound])
         let mapStart = w.count
-        let added = taken.sorted(by: DecimalOrder.less)
-        var next = 0
+        let added = k == 1 ? taken : taken.sorted(by: DecimalOrder.less)
         var first = true
+        func run(_ range: Range<Int>, _ w: inout JSONWriter) {
+            guard !range.isEmpty else { return }
+            if !first { w.raw(",") }
+            first = false
+            w.append(previous[range])
+        }
         func entry(_ ordinal: Int, _ w: inout JSONWriter) {
             if !first { w.raw(",") }
             first = false
@@ -446,33 +458,41 @@ extension AllocationBlock {
             w.raw("\":")
             w.int(stamp)
         }
-        var at = layout.sequenceMap.lowerBound
         let end = layout.sequenceMap.upperBound
-        while at < end {
+        var next = 0
+        var runStart = layout.sequenceMap.lowerBound
+        var at = layout.sequenceMap.lowerBound
+        while next < added.count, at < end {
             // One entry: "<ordinal>":<sequence>
-            guard previous[at] == UInt8(ascii: "\"") else { return nil }
-            var key = 0
-            var digit = at + 1
-            while digit < end, previous[digit] != UInt8(ascii: "\"") {
-                key = key * 10 + Int(previous[digit] &- UInt8(ascii: "0"))
-                digit += 1
+            let (key, after) = previous.withUnsafeBufferPointer { bytes -> (Int, Int) in
+                guard bytes[at] == UInt8(ascii: "\"") else { return (-1, 0) }
+                var key = 0
+                var digit = at + 1
+                while digit < end, bytes[digit] != UInt8(ascii: "\"") {
+                    key = key &* 10 &+ Int(bytes[digit] &- UInt8(ascii: "0"))
+                    digit += 1
+                }
+                var stop = digit
+                while stop < end, bytes[stop] != comma { stop += 1 }
+                return (key, stop < end ? stop + 1 : end)
             }
-            var stop = digit
-            while stop < end, previous[stop] != comma { stop += 1 }
-            while next < added.count, DecimalOrder.less(added[next], key) {
+            guard key >= 0 else { return nil }
+            if DecimalOrder.less(added[next], key) {
+                run(runStart..<(at > runStart ? at - 1 : at), &w)
                 entry(added[next], &w)
                 next += 1
-            }
-            if next < added.count, added[next] == key {
+                runStart = at
+            } else if added[next] == key {
+                run(runStart..<(at > runStart ? at - 1 : at), &w)
                 entry(key, &w)  // an old stamp of a released address, replaced
                 next += 1
+                at = after
+                runStart = at
             } else {
-                if !first { w.raw(",") }
-                first = false
-                w.append(previous[at..<stop])
+                at = after
             }
-            at = stop + 1
         }
+        run(runStart..<end, &w)
         while next < added.count {
             entry(added[next], &w)
             next += 1

@@ -71,6 +71,18 @@ extension IPAMKeys {
     }
 }
 
+/// A datastore key as a dictionary key, hashed in one pass over its bytes (an `[UInt8]` key is
+/// hashed a byte at a time).
+struct ByteKey: Hashable, Sendable {
+    let bytes: [UInt8]
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+
+    static func == (a: ByteKey, b: ByteKey) -> Bool { a.bytes == b.bytes }
+}
+
 extension String {
     var bytes: [UInt8] { Array(utf8) }
 }
