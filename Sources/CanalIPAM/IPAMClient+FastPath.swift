@@ -182,12 +182,15 @@ extension IPAMClient {
             value: value, layout: layout, affinityKey: IPAMKeys.affinity(host: request.host, cidr: cidr).bytes)
     }
 
-    /// autoAssign from the host's own blocks in one round trip, using the host's snapshot; nil when
-    /// the full path must run: no snapshot, a block lacks room for a family's whole count (a claim
-    /// or borrowing may be needed), a pending affinity, or the snapshot proved stale.
+    /// autoAssign from the host's own blocks, or a block it claims, in one round trip, using the
+    /// host's snapshot; nil when the full path must run: no snapshot, the first block with room
+    /// lacks room for a family's whole count (a partial fill or borrowing may be needed), no claim
+    /// is possible from what the client knows (the block limit, no list of the blocks, three
+    /// claims found taken), a pending affinity, or the snapshot proved stale.
     ///
-    /// Makes exactly the choice the full path makes on the same data (the first affine block of
-    /// each family, in key order, with room), and the write's compares ensure that data is current.
+    /// Makes the choice the full path makes on the same data (the first affine block of each
+    /// family, in key order, with room; else the first block in the host's order not known to
+    /// exist), and the write's compares ensure that data is current.
     func fastAutoAssign(_ request: AutoAssignRequest) async throws -> AutoAssignResult? {
         guard var snapshot = hostCache.snapshot(request.host) else { return nil }
         let owner = "host:\(request.host)"
