@@ -1,3 +1,5 @@
+public import CanalModel
+
 /// The CNI commands.
 public enum CNICommand: String, Sendable, Hashable {
     /// Attach the container to the network.
@@ -70,6 +72,26 @@ public struct CNIInvocation: Sendable, Hashable {
 
     /// The last value of `key` in `CNI_ARGS`.
     public func arg(_ key: String) -> String? { args.last(where: { $0.key == key })?.value }
+
+    /// The addresses `CNI_ARGS` asks for with `IP=` (as Calico's IPAM plugin and host-local read
+    /// it): empty when there is no `IP`; one address, or one per family separated by commas
+    /// (`IP=198.18.0.7,fd00::7`, as host-local accepts; Calico's own plugin takes one).
+    ///
+    /// - Throws: ``CNIError`` 4 when a value is not an IP address or a family is asked for twice.
+    public func requestedAddresses() throws(CNIError) -> [IPAddress] {
+        guard let text = arg("IP"), !text.isEmpty else { return [] }
+        var addresses: [IPAddress] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let address = IPAddress(part) else {
+                throw .invalidEnvironment("invalid CNI_ARGS IP \"\(part)\"", details: "expected an IPv4 or IPv6 address")
+            }
+            if addresses.contains(where: { $0.family == address.family }) {
+                throw .invalidEnvironment("invalid CNI_ARGS IP \"\(text)\"", details: "at most one address per family")
+            }
+            addresses.append(address)
+        }
+        return addresses
+    }
 
     /// The spec's container id rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
     static func isValidContainerID(_ id: String) -> Bool {

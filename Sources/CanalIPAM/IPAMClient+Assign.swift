@@ -304,6 +304,7 @@ extension IPAMClient {
             guard let segment = kv.keyString.split(separator: "/").last, let cidr = IPAMKeys.parseCIDRSegment(segment) else { continue }
             out[cidr] = kv
         }
+        hostCache.setKnownBlocks(Set(out.keys), family: family)
         return out
     }
 
@@ -323,14 +324,16 @@ extension IPAMClient {
             count: count, handle: request.handle, attributes: request.attributes, reservations: reservations)
         guard !ordinals.isEmpty else { return .assigned([], blockKV.modRevision) }
         block.sequenceNumber &+= 1
-        let value = block.jsonBytes
+        let (value, layout) =
+            cache.layout(blockKV).flatMap { block.patchedJSON(from: blockKV.value, layout: $0, old: current, taken: ordinals) }
+            ?? block.encodedJSON()
         var writes = [KeyWrite(key: blockKV.key, expected: blockKV, value: value)]
         let handleWrite = handle?.adding(ordinals.count, block: block.cidr.description)
         if let handleWrite { writes.append(handleWrite) }
         if let extra { writes.append(extra) }
         let result = try await commit(writes)
         if result.succeeded {
-            known[block.cidr] = remember(block, key: blockKV.key, value: value, revision: result.revision, previous: blockKV)
+            known[block.cidr] = remember(block, key: blockKV.key, value: value, layout: layout, revision: result.revision, previous: blockKV)
             if let handleWrite { try handle?.committed(handleWrite, revision: result.revision) }
             return .assigned(ordinals.map { CIDR(address: block.address(ordinal: $0), prefixLength: block.cidr.prefixLength)! }, result.revision)
         }
@@ -369,7 +372,7 @@ extension IPAMClient {
                     count: count, handle: request.handle, attributes: request.attributes, reservations: reservations)
             }
             if !ordinals.isEmpty { block.sequenceNumber &+= 1 }
-            let value = block.jsonBytes
+            let (value, layout) = block.encodedJSON()
             var writes = [
                 KeyWrite(key: blockKey, expected: nil, value: value),
                 KeyWrite(key: affinityKey, expected: affinity, value: BlockAffinity(state: .confirmed).jsonBytes),
@@ -378,7 +381,7 @@ extension IPAMClient {
             if let handleWrite { writes.append(handleWrite) }
             let result = try await commit(writes)
             if result.succeeded {
-                known[cidr] = remember(block, key: blockKey, value: value, revision: result.revision, previous: nil)
+                known[cidr] = remember(block, key: blockKey, value: value, layout: layout, revision: result.revision, previous: nil)
                 hostCache.noteAffinity(
                     KeyValue(key: affinityKey, value: writes[1].value!, createRevision: affinity?.createRevision ?? result.revision,
                              modRevision: result.revision, version: (affinity?.version ?? 0) + 1),

@@ -83,6 +83,16 @@ extension IPAMClient {
             failure.append(.get(key: w.key))
         }
         let result = try await run(Transaction(if: comparisons, then: success, else: failure, returnsPreviousValues: false))
+        for (index, w) in writes.enumerated() where w.expected == nil || w.value == nil {
+            // Blocks this client created, deleted or found existing: what a claim from the host
+            // snapshot relies on.
+            guard let cidr = IPAMKeys.blockCIDR(w.key) else { continue }
+            if result.succeeded {
+                hostCache.noteBlock(cidr, exists: w.value != nil)
+            } else if index < result.results.count {
+                hostCache.noteBlock(cidr, exists: result.results[index] != nil)
+            }
+        }
         return CommitResult(succeeded: result.succeeded, revision: result.revision, current: result.succeeded ? [] : result.results)
     }
 

@@ -29,23 +29,48 @@ import Synchronization
 /// pools and reservations, the host's affinities and blocks, with their mod revisions (and the
 /// handles it wrote). The next call for that host decides from the snapshot and writes in one
 /// transaction that carries, besides the block and handle compare-and-swap, a compare on the mod
-/// revision of every key the snapshot holds and "nothing created or modified since" compares over
-/// the pool/reservation prefix and the host's affinity prefix. So a write lands only if everything
-/// it was decided on is still current at the write's own revision — a stronger guarantee than a
-/// read-then-write — and any change by another client (a disabled pool, a new reservation,
-/// relabelled node, released affinity, changed config) fails the write and sends the call down the
-/// full path. A failed write returns the current block and handle, so a concurrent assignment from
-/// the same block or to the same handle is retried on fresh values without re-reading the rest.
-/// The snapshot is used only when one affine block per family has room for the whole request;
-/// claims and borrowing always take the full path, which then refreshes the snapshot (with the
-/// affinities it claimed, so the call after a claim is one write again). Writes don't ask etcd
-/// for the previous values (``Transaction/returnsPreviousValues``): a block is kilobytes.
+/// revision of every key the decision rests on — the config, the node, each pool and reservation,
+/// every full affine block before the one chosen (still full), the chosen block's affinity (all
+/// the host's affinities of the family for a claim, which counts them against the block limit) —
+/// and "nothing created or modified since" compares over the pool/reservation prefix and the
+/// host's affinity prefix. So a write lands only if everything it was decided on is still current
+/// at the write's own revision — a stronger guarantee than a read-then-write — and any change by
+/// another client (a disabled pool, a new reservation, relabelled node, released affinity, changed
+/// config, an address freed in an earlier block) fails the write and sends the call down the full
+/// path. A failed write returns the current block and handle, so a concurrent assignment from the
+/// same block or to the same handle is retried on fresh values without re-reading the rest.
+///
+/// The snapshot is used when one affine block per family has room for the whole request, or when
+/// every affine block of a family is full and a new block can be claimed: the claim picks the
+/// first block in the host's order that the client does not know to exist (its last list of the
+/// family's blocks, plus the blocks it created, deleted or found since) and writes "block and
+/// affinity absent ⇒ put the block with the addresses, put the affinity `confirmed`, put the
+/// handle" with the snapshot's compares. A block created by another client since fails the compare
+/// and returns it, and the next block is tried (three times, then the full path lists the blocks).
+/// A block another client deleted since the list may be passed over until the full path lists
+/// again — never an address twice. Borrowing and partial fills take the full path, which refreshes
+/// the snapshot. Writes don't ask etcd for the previous values
+/// (``Transaction/returnsPreviousValues``): a block is kilobytes.
+///
+/// ## The handle
+/// Calico writes the handle (its count for the block) and then the block, two round trips. Canal
+/// puts both in one transaction, with a compare on each (the handle's mod revision as this client
+/// last wrote it, or "absent" for a handle it has not seen — no read of a new handle first): the
+/// same two writes, one round trip, and no state where one is written without the other.
+///
+/// ## Block JSON
+/// The JSON of a block this client wrote is kept with its layout, and an assignment from it
+/// patches only the parts that change (the taken `allocations` entries, the head of
+/// `unallocated`, an appended `attributes` entry, `sequenceNumber` and the new
+/// `sequenceNumberForAllocation` entries in Go's key order) instead of encoding the block again;
+/// the bytes are those of a full encoding.
 ///
 /// ## etcd round trips per path
 /// | path | round trips |
 /// |---|---|
 /// | ``autoAssign(_:)`` with a current snapshot, a host-affine block has room (both families alike) | 1: one validated write txn |
 /// | … the block or the handle changed since | + 1 per retry (the failed compare returns both) |
+/// | … every affine block of the family full, a new block can be claimed | 1: the claim is the validated write (+ 1 per block found taken, at most 3, then the full path) |
 /// | … anything else in the snapshot changed | + the full path |
 /// | ``autoAssign(_:)``, full path (a client's first call for a host), one family, host-affine block has room | 5: config+node+handle (one read txn), pools+reservations (one list), the host's affinities (one list) — these three concurrently — then its blocks (one read txn), then one write txn |
 /// | … both families | 6: the same four reads (shared by the families), one write per family |
@@ -168,11 +193,13 @@ public struct IPAMClient<Store: KeyValueStore>: Sendable {
     func block(_ kv: KeyValue) throws(IPAMError) -> AllocationBlock { try cache.block(kv) }
 
     /// Records a block this client wrote, so the next read of that revision needs no decoding.
-    func remember(_ block: AllocationBlock, key: [UInt8], value: [UInt8], revision: Revision, previous: KeyValue?) -> KeyValue {
+    func remember(
+        _ block: AllocationBlock, key: [UInt8], value: [UInt8], layout: BlockJSONLayout? = nil, revision: Revision, previous: KeyValue?
+    ) -> KeyValue {
         let kv = KeyValue(
             key: key, value: value, createRevision: previous?.createRevision ?? revision, modRevision: revision,
             version: (previous?.version ?? 0) + 1)
-        cache.store(block, for: kv)
+        cache.store(block, for: kv, layout: layout)
         return kv
     }
 }
@@ -241,44 +268,61 @@ struct Pool: Sendable {
 
 /// Decoded values by key and mod revision: a value that has not changed is decoded once.
 final class DecodeCache: Sendable {
+    /// A block as of one revision, and where the parts of its JSON are when this client wrote it
+    /// (``AllocationBlock/patchedJSON(from:layout:old:taken:)``).
+    private struct Block {
+        var revision: Revision
+        var block: AllocationBlock
+        var layout: BlockJSONLayout?
+    }
+    private struct Entry<Value> {
+        var revision: Revision
+        var value: Value
+    }
     private struct State {
-        var blocks: [[UInt8]: (Revision, AllocationBlock)] = [:]
-        var pools: [[UInt8]: (Revision, Pool?)] = [:]
-        var reservations: [[UInt8]: (Revision, [CIDR])] = [:]
+        var blocks: [ByteKey: Block] = [:]
+        var pools: [ByteKey: Entry<Pool?>] = [:]
+        var reservations: [ByteKey: Entry<[CIDR]>] = [:]
     }
     private let state = Mutex(State())
 
     func block(_ kv: KeyValue) throws(IPAMError) -> AllocationBlock {
-        if let hit = state.withLock({ $0.blocks[kv.key] }), hit.0 == kv.modRevision { return hit.1 }
+        if let hit = state.withLock({ $0.blocks[ByteKey(kv.key)] }), hit.revision == kv.modRevision { return hit.block }
         let block = try AllocationBlock(json: kv.value)
         store(block, for: kv)
         return block
     }
 
-    func store(_ block: AllocationBlock, for kv: KeyValue) {
+    func store(_ block: AllocationBlock, for kv: KeyValue, layout: BlockJSONLayout? = nil) {
         state.withLock {
             if $0.blocks.count > 4096 { $0.blocks.removeAll(keepingCapacity: true) }
-            $0.blocks[kv.key] = (kv.modRevision, block)
+            $0.blocks[ByteKey(kv.key)] = Block(revision: kv.modRevision, block: block, layout: layout)
         }
+    }
+
+    /// The layout of `kv`'s value when this client wrote it.
+    func layout(_ kv: KeyValue) -> BlockJSONLayout? {
+        guard let hit = state.withLock({ $0.blocks[ByteKey(kv.key)] }), hit.revision == kv.modRevision else { return nil }
+        return hit.layout
     }
 
     func pool(_ kv: KeyValue) throws(IPAMError) -> Pool? {
         guard kv.key.starts(with: Pool.poolPrefix.utf8) else { return nil }
-        if let hit = state.withLock({ $0.pools[kv.key] }), hit.0 == kv.modRevision { return hit.1 }
+        if let hit = state.withLock({ $0.pools[ByteKey(kv.key)] }), hit.revision == kv.modRevision { return hit.value }
         let pool = Self.parsePool(kv)
-        state.withLock { $0.pools[kv.key] = (kv.modRevision, pool) }
+        state.withLock { $0.pools[ByteKey(kv.key)] = Entry(revision: kv.modRevision, value: pool) }
         return pool
     }
 
     func reservation(_ kv: KeyValue) -> [CIDR]? {
         guard kv.key.starts(with: Pool.reservationPrefix.utf8) else { return nil }
-        if let hit = state.withLock({ $0.reservations[kv.key] }), hit.0 == kv.modRevision { return hit.1 }
+        if let hit = state.withLock({ $0.reservations[ByteKey(kv.key)] }), hit.revision == kv.modRevision { return hit.value }
         var networks: [CIDR] = []
         if let value = try? JSONValue(parsing: kv.value),
            case .array(let items)? = value["spec"]?["reservedCIDRs"] {
             networks = items.compactMap { $0.stringValue.flatMap { CIDR(ipOrCIDR: $0) } }
         }
-        state.withLock { $0.reservations[kv.key] = (kv.modRevision, networks) }
+        state.withLock { $0.reservations[ByteKey(kv.key)] = Entry(revision: kv.modRevision, value: networks) }
         return networks
     }
 

@@ -154,6 +154,7 @@ public final class EtcdServer: Sendable {
         guard EtcdServer.binary != nil else {
             throw EtcdServerError("etcd is not installed (apt-get install etcd-server, or set ETCD_BINARY)")
         }
+        _ = EtcdServer.orphansReaped
         clientPort = try Self.freePort()
         peerPort = try Self.freePort()
         self.tls = tls
@@ -241,6 +242,33 @@ public final class EtcdServer: Sendable {
         }
         throw EtcdServerError("etcd did not become healthy: \(String(describing: lastError))\n\(log.suffix(2000))")
     }
+
+    /// Stops, once per test process, the test etcds that an earlier, killed test run left behind:
+    /// processes started with `--name canal-test` whose parent has gone (they were re-parented to
+    /// init), together with their temporary data directories. A live test run's etcds keep their
+    /// parent and are left alone.
+    private static let orphansReaped: Void = {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
+        for entry in entries {
+            guard let pid = Int32(entry), pid != getpid(),
+                let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8)
+            else { continue }
+            let arguments = cmdline.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            guard let name = arguments.firstIndex(of: "--name"), name + 1 < arguments.count, arguments[name + 1] == "canal-test"
+            else { continue }
+            // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ')'.
+            guard let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 1, fields[1] == "1" else { continue }
+            Glibc.kill(pid, SIGKILL)
+            if let dataFlag = arguments.firstIndex(of: "--data-dir"), dataFlag + 1 < arguments.count {
+                let data = URL(fileURLWithPath: arguments[dataFlag + 1])
+                let directory = data.deletingLastPathComponent()
+                if directory.lastPathComponent.hasPrefix("canal-etcd-") { try? FileManager.default.removeItem(at: directory) }
+            }
+        }
+    }()
 
     private static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -32,6 +32,22 @@ import Testing
         #expect(try CNIInvocation(environment: ["CNI_COMMAND": "VERSION"]).command == .version)
     }
 
+    @Test func requestedAddresses() throws {
+        func requested(_ args: String) throws(CNIError) -> [String] {
+            var env = base
+            env["CNI_ARGS"] = args
+            return try CNIInvocation(environment: env).requestedAddresses().map(\.description)
+        }
+        #expect(try requested("IgnoreUnknown=1;K8S_POD_NAME=p") == [])
+        #expect(try requested("IgnoreUnknown=1;IP=198.18.0.7") == ["198.18.0.7"])
+        #expect(try requested("IP=fd00:198:18::7") == ["fd00:198:18::7"])
+        #expect(try requested("IP=198.18.0.7,fd00::7") == ["198.18.0.7", "fd00::7"])
+        for bad in ["IP=198.18.0.300", "IP=198.18.0.7/32", "IP=198.18.0.7,198.18.0.8", "IP=198.18.0.7,", "IP=fd00::1,fd00::2"] {
+            #expect(throws: CNIError.self, "\(bad)") { try requested(bad) }
+            do { _ = try requested(bad) } catch { #expect(error.code == 4) }
+        }
+    }
+
     @Test func badValuesAreCode4() {
         for (key, value) in [("CNI_COMMAND", "FROB"), ("CNI_CONTAINERID", "-bad"), ("CNI_IFNAME", "a/b"), ("CNI_IFNAME", "sixteen-chars-xx"), ("CNI_ARGS", "novalue")] {
             var env = base

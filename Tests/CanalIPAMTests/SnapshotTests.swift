@@ -133,4 +133,78 @@ struct SnapshotTests {
         #expect(after == [ip("10.0.0.0")])
         #expect(try await ipam.check().isClean)
     }
+
+    @Test("a full block: the host's next block is claimed from the snapshot in one write, as the full path would")
+    func claimFromSnapshot() async throws {
+        let base = memoryStore()
+        try await addPool(base, name: "p", cidr: "10.0.0.0/24", blockSize: 26)
+        let store = CountingStore(base)
+        let ipam = IPAMClient.sequential(store)
+        _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "a"))  // full path: lists the blocks
+        _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 63, handle: "b"))  // fills the block
+        store.reset()
+        let next = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 2, handle: "c"))
+        #expect(store.count == 1)
+        #expect(next.addresses.map(\.address) == [ip("10.0.0.64"), ip("10.0.0.65")])
+        let affinity = try #require(try await base.get(Array(IPAMKeys.affinity(host: "n", cidr: cidr("10.0.0.64/26")).utf8)))
+        #expect(try BlockAffinity(json: affinity.value).state == .confirmed)
+        let block = try AllocationBlock(json: try #require(try await base.get(Array(IPAMKeys.block(cidr("10.0.0.64/26")).utf8))).value)
+        #expect(block.affinity == "host:n")
+        #expect(block.allocatedOrdinals == [0, 1])
+        // The claimed block is the snapshot's: the next call is one write from it.
+        store.reset()
+        #expect(try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "d")).addresses.map(\.address) == [ip("10.0.0.66")])
+        #expect(store.count == 1)
+        #expect(try await ipam.check().isClean)
+    }
+
+    @Test("a block another client created since the list: the claim's failed compare moves on to the next")
+    func claimFindsBlockTaken() async throws {
+        let base = memoryStore()
+        try await addPool(base, name: "p", cidr: "10.0.0.0/24", blockSize: 26)
+        let store = CountingStore(base)
+        let ipam = IPAMClient.sequential(store)
+        _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 64, handle: "a"))  // n's block, full
+        let other = IPAMClient.sequential(base)
+        #expect(try await other.autoAssign(AutoAssignRequest(host: "m", ipv4: 1, handle: "m")).addresses.map(\.address) == [ip("10.0.0.64")])
+        store.reset()
+        let next = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "b"))
+        #expect(next.addresses.map(\.address) == [ip("10.0.0.128")])
+        #expect(store.count == 2)  // the first claim finds 10.0.0.64/26 existing, the second lands
+        let mine = try AllocationBlock(json: try #require(try await base.get(Array(IPAMKeys.block(cidr("10.0.0.64/26")).utf8))).value)
+        #expect(mine.affinity == "host:m")
+        #expect(mine.allocatedOrdinals == [0])
+        #expect(try await ipam.check().isClean)
+    }
+
+    @Test("claims from the snapshot keep the block limit and automatic allocation")
+    func claimLimits() async throws {
+        let store = memoryStore()
+        try await addPool(store, name: "p", cidr: "10.0.0.0/24", blockSize: 26)
+        let ipam = IPAMClient.sequential(store)
+        try await ipam.setConfig(IPAMConfig(strictAffinity: true, maxBlocksPerHost: 1))
+        _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "a"))
+        _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 63, handle: "b"))
+        let limited = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "c"))
+        #expect(limited.ipv4.addresses.isEmpty)
+        #expect(limited.ipv4.messages.contains { $0.contains("ErrBlockLimit") })
+        try await ipam.setConfig(IPAMConfig(strictAffinity: true, autoAllocateBlocks: false))
+        let manual = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "d"))
+        #expect(manual.ipv4.addresses.isEmpty)
+        #expect(try await store.list(prefix: Array(IPAMKeys.blockPrefix(.v4).utf8)).items.count == 1)
+        #expect(try await ipam.check().isClean)
+    }
+
+    @Test("an address freed by another client in a full block before the one in use: the next call takes it")
+    func freedInFullBlock() async throws {
+        let store = memoryStore()
+        try await addPool(store, name: "p", cidr: "10.0.0.0/24", blockSize: 26)
+        let ipam = IPAMClient.sequential(store)
+        _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 64, handle: "a"))
+        #expect(try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "b")).addresses.map(\.address) == [ip("10.0.0.64")])
+        let other = IPAMClient.sequential(store)
+        _ = try await other.releaseIPs([ReleaseRequest(address: ip("10.0.0.7"), handle: "a")])
+        #expect(try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "c")).addresses.map(\.address) == [ip("10.0.0.7")])
+        #expect(try await ipam.check().isClean)
+    }
 }

@@ -153,6 +153,103 @@ struct FlannelHostsTests {
         }
     }
 
+    /// flanneld's `--ip-masq` rules for `network` and `subnet` as `iptables -t nat -S FLANNEL-POSTRTG` prints them.
+    static func masqueradeRules(network: String, subnet: String) -> [String] {
+        let comment = #"-m comment --comment "flanneld masq""#
+        return [
+            "-m mark --mark 0x4000/0x4000 \(comment) -j RETURN",
+            "-s \(subnet) -d \(network) \(comment) -j RETURN",
+            "-s \(network) -d \(subnet) \(comment) -j RETURN",
+            "! -s \(network) -d \(subnet) \(comment) -j RETURN",
+            "-s \(network) ! -d 224.0.0.0/4 \(comment) -j MASQUERADE --random-fully",
+            "! -s \(network) -d \(network) \(comment) -j MASQUERADE --random-fully",
+        ].map { "-A FLANNEL-POSTRTG " + $0 }
+    }
+
+    /// The packet counts of the FLANNEL-POSTRTG rules, in order (`iptables -t nat -L … -v -x -n`).
+    static func counters(_ fabric: NetnsFabric, _ host: NetnsFabric.Host) throws -> [Int] {
+        let listing = try fabric.exec(on: host, ["iptables", "-w", "-t", "nat", "-L", "FLANNEL-POSTRTG", "-v", "-x", "-n"])
+        return listing.split(separator: "\n").dropFirst(2).compactMap { line in
+            line.split(separator: " ", omittingEmptySubsequences: true).first.flatMap { Int($0) }
+        }
+    }
+
+    @Test("--ip-masq: flannel's FLANNEL-POSTRTG rules, traffic leaving the network masqueraded, kept at resync, removed on exit", .timeLimit(.minutes(2)))
+    func ipMasquerade() async throws {
+        try await NetnsFabric.withFabric(test: "fl-masq", hosts: 2) { fabric, hosts in
+            try await EtcdServer.withEtcdServer(listeningAlsoOn: [fabric.rootAddress]) { etcd in
+                try await Hosts.withTemporaryDirectory("fl-masq") { directory in
+                    let manager = FlannelSubnetManager(store: EtcdKeyValueStore(configuration: etcd.configuration()))
+                    try await manager.setConfig(FlannelNetworkConfig(
+                        network: CIDR("198.18.0.0/16")!, subnetLength: 24, backend: .object(JSONObject([("Type", .string("host-gw"))]))))
+                    var daemons: [SpawnedProcess] = []
+                    var subnets: [CIDR] = []
+                    for host in hosts {
+                        let env = directory.appendingPathComponent("\(host.name)/subnet.env").path
+                        daemons.append(try fabric.spawn(in: host, [
+                            Hosts.tool("canal-flanneld"), "--etcd-endpoints", etcd.endpoint(on: fabric.rootAddress),
+                            "--iface", host.interface, "--subnet-file", env, "--ip-masq",
+                            "--subnet-lease-ttl", "30", "--retry-interval", "0.5", "--route-resync", "1",
+                        ], log: directory.appendingPathComponent("\(host.name).log")))
+                        let written = await NetnsFabric.eventually(15) { FileManager.default.fileExists(atPath: env) }
+                        try #require(written, "no subnet.env for \(host.name): \(daemons.last?.output ?? "")")
+                        let parsed = try FlannelSubnetEnvironment(parsing: try String(contentsOfFile: env, encoding: .utf8))
+                        #expect(parsed.ipMasquerade)
+                        subnets.append(parsed.subnet)
+                    }
+                    // The rules, in flannel's order, and one jump from POSTROUTING.
+                    for (host, subnet) in zip(hosts, subnets) {
+                        let wanted = Self.masqueradeRules(network: "198.18.0.0/16", subnet: subnet.network.description)
+                        let installed = await NetnsFabric.eventually(10) {
+                            try fabric.exec(on: host, ["iptables", "-w", "-t", "nat", "-S", "FLANNEL-POSTRTG"])
+                                .split(separator: "\n").map(String.init).filter { $0.hasPrefix("-A ") } == wanted
+                        }
+                        let chain = (try? fabric.exec(on: host, ["iptables", "-w", "-t", "nat", "-S"])) ?? ""
+                        #expect(installed, "\(host.name): \(chain)\n\(daemons[0].output)")
+                        let jumps = chain.split(separator: "\n").filter { $0 == #"-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG"# }
+                        #expect(jumps.count == 1, "\(chain)")
+                    }
+                    let workloads = try zip(hosts, subnets).map { host, subnet in
+                        try fabric.addWorkload(on: host, name: "w", ipv4: subnet.address.advanced(by: 2)!.description)
+                    }
+                    let routed = await NetnsFabric.eventually(10) { Hosts.route(fabric, hosts[0], to: subnets[1].description) != nil }
+                    #expect(routed, "\(Hosts.routes(fabric, hosts[0]))")
+                    // Inside the network: not translated (the MASQUERADE rules count nothing).
+                    #expect(fabric.ping(from: workloads[0], workloads[1].ipv4, seconds: 2))
+                    #expect(fabric.ping(from: workloads[1], workloads[0].ipv4, seconds: 2))
+                    for host in hosts {
+                        let counts = try Self.counters(fabric, host)
+                        #expect(counts.count == 6 && counts[4] == 0 && counts[5] == 0, "\(host.name): \(counts)")
+                    }
+                    // Leaving the network: the root namespace has no route back to 198.18.0.0/16; the
+                    // echo is answered only because host a masquerades it behind its own address.
+                    #expect(fabric.ping(from: workloads[0], fabric.rootAddress, seconds: 2), "\(daemons[0].output)")
+                    let counts = try Self.counters(fabric, hosts[0])
+                    #expect(counts.count == 6 && counts[4] >= 1, "\(counts)")
+
+                    // A rule removed behind its back is restored at the next resync.
+                    try fabric.exec(on: hosts[0], ["iptables", "-w", "-t", "nat", "-D", "FLANNEL-POSTRTG", "5"])
+                    let wanted = Self.masqueradeRules(network: "198.18.0.0/16", subnet: subnets[0].network.description)
+                    let restored = await NetnsFabric.eventually(10) {
+                        try fabric.exec(on: hosts[0], ["iptables", "-w", "-t", "nat", "-S", "FLANNEL-POSTRTG"])
+                            .split(separator: "\n").map(String.init).filter { $0.hasPrefix("-A ") } == wanted
+                    }
+                    #expect(restored, "\(daemons[0].output)")
+
+                    // On exit (SIGTERM) the jump and the chain are gone.
+                    for (host, daemon) in zip(hosts, daemons) {
+                        daemon.stop()
+                        #expect(daemon.exitStatus == 0, "\(daemon.output)")
+                        let chain = try fabric.exec(on: host, ["iptables", "-w", "-t", "nat", "-S"])
+                        #expect(!chain.contains("FLANNEL-POSTRTG"), "\(host.name): \(chain)\n\(daemon.output)")
+                    }
+                    // Without the rules the echo leaves untranslated and its answer goes astray.
+                    #expect(!fabric.ping(from: workloads[0], fabric.rootAddress, seconds: 1))
+                }
+            }
+        }
+    }
+
     @Test("clear errors: no network config (waits), network exhausted (exits 1)", .timeLimit(.minutes(3)))
     func errors() async throws {
         try await NetnsFabric.withFabric(test: "fl-errors", hosts: 1) { fabric, hosts in

@@ -67,6 +67,11 @@ enum CanalBench {
             summary: "canal-agent with 1,000 endpoints and 200 policies: policy write → kernel enforcing (p50/p99 over 50 changes) vs etcd watch delivery; incremental vs full apply size",
             run: { try await AgentBenchmark.run() }
         ),
+        Benchmark(
+            name: "cni",
+            summary: "canal-cni ADD then DEL of 100 containers (sequential, 8 at a time) against etcd vs Debian's bridge + host-local: containers/s, etcd round trips per ADD",
+            run: { try await CNIBenchmark.run() }
+        ),
     ]
 
     /// Seconds per measured side where a benchmark runs for a time (`CANAL_BENCH_SECONDS`, default 3).

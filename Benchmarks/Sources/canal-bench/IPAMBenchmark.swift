@@ -1,13 +1,15 @@
 // The IPAM benchmark: `canal-bench ipam` starts its own etcd and runs, side by side, Canal's
 // autoAssign of one address per call and the raw compare-and-swap txn rate of the same client
-// (EtcdKeyValueStore.update on one key per worker), at concurrency 1 and 8. It reports
-// allocations/s, etcd round trips per allocation (counted), and
-// ratio = allocations/s ÷ (raw txn/s ÷ round trips per allocation); and the same ratio against a CAS
-// of a value as large as the blocks written (`vs-block-sized-txn`): an allocation rewrites its whole
-// block (Calico's format), which costs etcd more than a 16-byte CAS, so that ratio is what Canal
-// adds. Workers move to a new host every 1,000 allocations (a host may own 20 blocks of 64). Then
-// 1,000 assignments on the in-memory backend, one address per call and all in one call
-// (`canal-bench ipam-memory` runs only these, repeated, for profiling).
+// (EtcdKeyValueStore.update on one key per worker: Txn{if mod_revision(key) == r then put a 16-byte
+// value else get key}, no prev_kv — the client, request path and txn shape of IPAM's writes), at
+// concurrency 1 and 8, interleaved in 0.25 s slices so that load on the shared machine hits both
+// alike. It reports allocations/s, etcd round trips per allocation (counted), and
+// ratio = allocations/s ÷ (raw txn/s ÷ round trips per allocation); and the same ratio against that
+// CAS with a value as large as the block values the allocations write (`vs-block-sized-txn`): an
+// allocation rewrites its whole block (Calico's format), which costs etcd more than a 16-byte CAS,
+// so that ratio is what Canal adds. Workers move to a new host every 1,000 allocations (a host may
+// own 20 blocks of 64). Then 1,000 assignments on the in-memory backend, one address per call and
+// all in one call (`canal-bench ipam-memory` runs only these, repeated, for profiling).
 import CanalDatastore
 import CanalIPAM
 import CanalModel
@@ -21,10 +23,21 @@ final class CountingKV<Base: KeyValueStore>: KeyValueStore {
     let counter = Atomic<Int>(0)
     /// Lease requests (grant, keep-alive, revoke), counted apart so the IPAM figures stay comparable.
     let leaseCounter = Atomic<Int>(0)
+    /// The bytes and number of block values put (the size of what an allocation writes).
+    let blockBytes = Atomic<Int>(0)
+    let blockPuts = Atomic<Int>(0)
     init(_ base: Base) { self.base = base }
     func get(_ key: [UInt8], at revision: Revision?) async throws -> KeyValue? { counter.add(1, ordering: .relaxed); return try await base.get(key, at: revision) }
     func list(prefix: [UInt8], at revision: Revision?) async throws -> ListResult { counter.add(1, ordering: .relaxed); return try await base.list(prefix: prefix, at: revision) }
-    func transaction(_ transaction: Transaction) async throws -> TransactionResult { counter.add(1, ordering: .relaxed); return try await base.transaction(transaction) }
+    func transaction(_ transaction: Transaction) async throws -> TransactionResult {
+        counter.add(1, ordering: .relaxed)
+        for case .put(let key, let value, _) in transaction.success where key.starts(with: Self.blockPrefix) {
+            blockBytes.add(value.count, ordering: .relaxed)
+            blockPuts.add(1, ordering: .relaxed)
+        }
+        return try await base.transaction(transaction)
+    }
+    static var blockPrefix: [UInt8] { Array("/calico/ipam/v2/assignment/ipv4/block/".utf8) }
     func grantLease(ttl: Duration) async throws -> Lease { leaseCounter.add(1, ordering: .relaxed); return try await base.grantLease(ttl: ttl) }
     func keepAlive(_ lease: LeaseID) async throws -> Duration { leaseCounter.add(1, ordering: .relaxed); return try await base.keepAlive(lease) }
     func revokeLease(_ lease: LeaseID) async throws { leaseCounter.add(1, ordering: .relaxed); try await base.revokeLease(lease) }
@@ -38,60 +51,68 @@ enum IPAMBenchmark {
         try await store.put(Array("/calico/resources/v3/projectcalico.org/ippools/bench".utf8), value: Array(json.utf8))
     }
 
-    /// `concurrency` workers, each its own host, one address per call for `seconds`: (allocations/s, round trips per allocation).
-    static func allocate(_ store: CountingKV<EtcdKeyValueStore>, concurrency: Int, seconds: Double, tag: String) async throws -> (Double, Double) {
-        let ipam = IPAMClient(store: store)
-        // Warm up: each host claims its first block (not measured).
-        for w in 0..<concurrency { _ = try await ipam.autoAssign(AutoAssignRequest(host: "\(tag)-\(w)", ipv4: 1, handle: "\(tag)-warm-\(w)")) }
-        let before = store.counter.load(ordering: .relaxed)
+    /// One slice of allocations: each worker its own host, one address per call, until `deadline`
+    /// or until it made `limit` calls; `counts` carries each worker's calls from slice to slice.
+    /// Returns (allocations, seconds).
+    static func allocSlice(
+        _ ipam: IPAMClient<CountingKV<EtcdKeyValueStore>>, counts: inout [Int], tag: String, seconds: Double, limit: Int = .max
+    ) async throws -> (Int, Double) {
         let start = ContinuousClock.now
         let deadline = start + .milliseconds(Int(seconds * 1000))
-        let total = try await withThrowingTaskGroup(of: Int.self) { group in
-            for w in 0..<concurrency {
+        let before = counts
+        counts = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            for (w, first) in before.enumerated() {
                 group.addTask {
-                    var n = 0
-                    while ContinuousClock.now < deadline {
+                    var n = first
+                    while ContinuousClock.now < deadline, n - first < limit {
                         // A host owns at most 20 blocks of 64 (1,280 addresses): move on to a new host every 1,000.
                         let host = n < 1000 ? "\(tag)-\(w)" : "\(tag)-\(w)-\(n / 1000)"
                         let r = try await ipam.autoAssign(AutoAssignRequest(host: host, ipv4: 1, handle: "\(tag)-\(w)-\(n)"))
                         guard r.ipv4.addresses.count == 1 else { fail("short allocation: \(r.ipv4.messages)") }
                         n += 1
                     }
-                    return n
+                    return (w, n)
                 }
             }
-            return try await group.reduce(0, +)
+            var out = before
+            for try await (w, n) in group { out[w] = n }
+            return out
         }
-        let elapsed = (ContinuousClock.now - start) / .seconds(1)
-        let trips = Double(store.counter.load(ordering: .relaxed) - before) / Double(total)
-        return (Double(total) / elapsed, trips)
+        return (zip(counts, before).map { $0 - $1 }.reduce(0, +), (ContinuousClock.now - start) / .seconds(1))
     }
 
-    /// Compare-and-swap of a `size`-byte value, one key per worker: (txn/s).
-    static func sizedCAS(_ store: EtcdKeyValueStore, concurrency: Int, seconds: Double, size: Int) async throws -> Double {
+    /// One slice of raw compare-and-swap txns of a `size`-byte value, one key per worker, through
+    /// the same client (`EtcdKeyValueStore.update`: Txn{if mod_revision == r then put else get}, no
+    /// prev_kv); `revisions` carries each worker's key revision. Returns (txns, seconds).
+    static func casSlice(
+        _ store: EtcdKeyValueStore, revisions: inout [Revision], name: String, size: Int, seconds: Double
+    ) async throws -> (Int, Double) {
         let value = Array(repeating: UInt8(ascii: "7"), count: size)
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        let total = try await withThrowingTaskGroup(of: Int.self) { group in
-            for worker in 0..<concurrency {
+        let start = ContinuousClock.now
+        let deadline = start + .milliseconds(Int(seconds * 1000))
+        let before = revisions
+        var total = 0
+        revisions = try await withThrowingTaskGroup(of: (Int, Revision, Int).self) { group in
+            for (worker, first) in before.enumerated() {
                 group.addTask {
-                    let key = Array("/bench/ipam/sized/\(worker)".utf8)
-                    var revision = try await store.put(key, value: value)
+                    let key = Array("/bench/ipam/\(name)/\(worker)".utf8)
+                    var revision = first
                     var count = 0
                     while ContinuousClock.now < deadline {
-                        // As the allocation's write: compare-and-swap, no previous value sent back.
-                        let result = try await store.transaction(
-                            Transaction(if: [.modRevision(key, is: revision)], then: [.put(key: key, value: value, lease: nil)],
-                                        returnsPreviousValues: false))
-                        guard result.succeeded else { fail("sized CAS conflict") }
-                        revision = result.revision
+                        revision = try await store.update(key, value: value, ifRevision: revision)
                         count += 1
                     }
-                    return count
+                    return (worker, revision, count)
                 }
             }
-            return try await group.reduce(0, +)
+            var out = before
+            for try await (worker, revision, count) in group {
+                out[worker] = revision
+                total += count
+            }
+            return out
         }
-        return Double(total) / seconds
+        return (total, (ContinuousClock.now - start) / .seconds(1))
     }
 
     static func run(seconds: Double) async throws -> Bool {
@@ -105,24 +126,48 @@ enum IPAMBenchmark {
         let store = CountingKV(raw)
         try await pool(raw, cidr: "10.0.0.0/8")
         var ok = true
+        print("# raw = the same EtcdKeyValueStore client as IPAM's: Txn{if mod_revision(key) == r then put a 16-byte value else get key}, no prev_kv, one key per worker")
+        print("# raw-txn-block-sized = that txn with a value as large as the average block value the allocations wrote (Calico's block JSON is rewritten whole by every allocation)")
+        print("# allocation = autoAssign(ipv4: 1, a new handle); each worker its own host, a new host every 1,000")
+        print("# the three run interleaved in 0.25 s slices, so load changes on the machine hit them alike")
         for concurrency in [1, 8] {
-            let txn1 = try await canalOps(raw, op: "cas", concurrency: concurrency, seconds: seconds / 2)
-            let (allocs, trips) = try await allocate(store, concurrency: concurrency, seconds: seconds, tag: "c\(concurrency)")
-            let txn2 = try await canalOps(raw, op: "cas", concurrency: concurrency, seconds: seconds / 2)
-            let txn = (txn1 + txn2) / 2
-            bench("ipam.autoassign.c\(concurrency).allocations", allocs, "allocs/s")
-            bench("ipam.autoassign.c\(concurrency).roundtrips", trips, "trips/alloc")
-            bench("ipam.autoassign.c\(concurrency).raw-txn", txn, "txn/s")
-            let r = allocs / (txn / trips)
+            let tag = "c\(concurrency)"
+            let ipam = IPAMClient(store: store)
+            var counts = Array(repeating: 0, count: concurrency)
+            // Warm-up, not measured: each host claims its first block and fills it, which gives the
+            // average size of the block values an allocation writes.
+            store.blockBytes.store(0, ordering: .relaxed)
+            store.blockPuts.store(0, ordering: .relaxed)
+            _ = try await allocSlice(ipam, counts: &counts, tag: tag, seconds: 3600, limit: 64)
+            let size = max(16, store.blockBytes.load(ordering: .relaxed) / max(1, store.blockPuts.load(ordering: .relaxed)))
+            var rawRevisions: [Revision] = []
+            var sizedRevisions: [Revision] = []
+            for w in 0..<concurrency {
+                rawRevisions.append(try await raw.put(Array("/bench/ipam/raw/\(w)".utf8), value: Array(repeating: 55, count: 16)))
+                sizedRevisions.append(try await raw.put(Array("/bench/ipam/sized/\(w)".utf8), value: Array(repeating: 55, count: size)))
+            }
+            let slices = max(4, Int((seconds / 0.25).rounded()))
+            let slice = seconds / Double(slices)
+            var (allocs, allocTime, txns, txnTime, sized, sizedTime) = (0, 0.0, 0, 0.0, 0, 0.0)
+            let tripsBefore = store.counter.load(ordering: .relaxed)
+            for _ in 0..<slices {
+                let (t, tt) = try await casSlice(raw, revisions: &rawRevisions, name: "raw", size: 16, seconds: slice)
+                let (a, at) = try await allocSlice(ipam, counts: &counts, tag: tag, seconds: slice)
+                let (z, zt) = try await casSlice(raw, revisions: &sizedRevisions, name: "sized", size: size, seconds: slice)
+                (txns, txnTime, allocs, allocTime, sized, sizedTime) = (txns + t, txnTime + tt, allocs + a, allocTime + at, sized + z, sizedTime + zt)
+            }
+            let trips = Double(store.counter.load(ordering: .relaxed) - tripsBefore) / Double(max(1, allocs))
+            let allocRate = Double(allocs) / allocTime
+            let txnRate = Double(txns) / txnTime
+            let sizedRate = Double(sized) / sizedTime
+            bench("ipam.autoassign.c\(concurrency).allocations", allocRate, "allocs/s")
+            print(String(format: "bench ipam.autoassign.c%d.roundtrips %.3f trips/alloc", concurrency, trips))
+            bench("ipam.autoassign.c\(concurrency).raw-txn", txnRate, "txn/s (16 B)")
+            let r = allocRate / (txnRate / trips)
             ratio("ipam.autoassign.c\(concurrency)", r)
             if !(r > 0) { ok = false }
-            // The same with a reference whose value is as large as the blocks written (an allocation
-            // rewrites its whole block, Calico's format): what Canal adds over etcd's cost of that write.
-            let blocks = try await raw.list(prefix: Array("/calico/ipam/v2/assignment/ipv4/block/".utf8)).items
-            let size = blocks.isEmpty ? 16 : blocks.map(\.value.count).reduce(0, +) / blocks.count
-            let sized = try await sizedCAS(raw, concurrency: concurrency, seconds: seconds / 2, size: size)
-            bench("ipam.autoassign.c\(concurrency).raw-txn-block-sized", sized, "txn/s (\(size) B)")
-            ratio("ipam.autoassign.c\(concurrency).vs-block-sized-txn", allocs / (sized / trips))
+            bench("ipam.autoassign.c\(concurrency).raw-txn-block-sized", sizedRate, "txn/s (\(size) B)")
+            ratio("ipam.autoassign.c\(concurrency).vs-block-sized-txn", allocRate / (sizedRate / trips))
         }
         try await memory(rounds: 5)
         return ok

@@ -220,6 +220,17 @@ public struct AllocationBlock: Sendable, Hashable {
 
 // MARK: JSON
 
+/// Where the parts of a block's JSON that an assignment changes are: the contents of the
+/// `allocations`, `unallocated` and `attributes` arrays and of the `sequenceNumberForAllocation`
+/// object (between the brackets), and the `sequenceNumber` digits.
+struct BlockJSONLayout: Sendable, Hashable {
+    var allocations: Range<Int>
+    var unallocated: Range<Int>
+    var attributes: Range<Int>
+    var sequenceNumber: Range<Int>
+    var sequenceMap: Range<Int>
+}
+
 /// Non-negative integers in the order of their decimal strings, as Go sorts `map[string]` keys.
 enum DecimalOrder {
     static let cachedLimit = 1 << 12
@@ -263,8 +274,11 @@ extension AllocationBlock {
     /// The block as Calico writes it: `cidr`, `affinity`, `affinity_claim_time` (when set),
     /// `allocations`, `unallocated`, `attributes` [{`handle_id`, `secondary`}], `sequenceNumber`,
     /// `sequenceNumberForAllocation` (ordinal strings in Go's sorted order), `deleted`.
-    public var jsonBytes: [UInt8] {
-        var w = JSONWriter(capacity: 64 + allocations.count * 12)
+    public var jsonBytes: [UInt8] { encodedJSON().bytes }
+
+    /// ``jsonBytes`` and where its parts are.
+    func encodedJSON() -> (bytes: [UInt8], layout: BlockJSONLayout) {
+        var w = JSONWriter(capacity: 64 + allocations.count * 12 + attributes.count * 48)
         w.raw("{\"cidr\":")
         w.string(cidr.description)
         w.raw(",\"affinity\":")
@@ -274,6 +288,7 @@ extension AllocationBlock {
             w.string(affinityClaimTime)
         }
         w.raw(",\"allocations\":[")
+        let allocationsStart = w.count
         let indexWidth = max(4, ByteCursor.digits(attributes.count)) + 1
         w.unchecked(maxBytes: allocations.count * indexWidth) { c in
             for (i, a) in allocations.enumerated() {
@@ -281,7 +296,9 @@ extension AllocationBlock {
                 if let a, a >= 0 { c.int(UInt64(a)) } else { c.raw("null") }
             }
         }
+        let allocationsEnd = w.count
         w.raw("],\"unallocated\":[")
+        let unallocatedStart = w.count
         let ordinalWidth = ByteCursor.digits(max(allocations.count, unallocated.max() ?? 0)) + 1
         w.unchecked(maxBytes: unallocated.count * ordinalWidth) { c in
             for (i, o) in unallocated.enumerated() {
@@ -289,26 +306,20 @@ extension AllocationBlock {
                 c.int(UInt64(o))
             }
         }
+        let unallocatedEnd = w.count
         w.raw("],\"attributes\":[")
+        let attributesStart = w.count
         for (i, a) in attributes.enumerated() {
             if i > 0 { w.raw(",") }
-            w.raw("{\"handle_id\":")
-            w.optionalString(a.handleID)
-            w.raw(",\"secondary\":")
-            w.stringMap(a.attributes)
-            if !a.alternateOwnerAttributes.isEmpty {
-                w.raw(",\"alternateOwnerAttrs\":")
-                w.stringMap(a.alternateOwnerAttributes)
-            }
-            if let releasedAt = a.releasedAt {
-                w.raw(",\"releasedAt\":")
-                w.string(releasedAt)
-            }
-            w.raw("}")
+            w.attribute(a)
         }
+        let attributesEnd = w.count
         w.raw("],\"sequenceNumber\":")
+        let sequenceStart = w.count
         w.int(sequenceNumber)
+        let sequenceEnd = w.count
         w.raw(",\"sequenceNumberForAllocation\":{")
+        let mapStart = w.count
         // Go sorts map keys as strings: "0" < "1" < "10" < "2".
         let keyWidth = ByteCursor.digits(max(allocations.count, sequenceNumberForAllocation.keys.max() ?? 0))
         w.unchecked(maxBytes: sequenceNumberForAllocation.count * (keyWidth + 25)) { c in
@@ -322,13 +333,22 @@ extension AllocationBlock {
                 c.int(sequence)
             }
             if sequenceNumberForAllocation.count * 4 >= allocations.count, allocations.count <= DecimalOrder.cachedLimit {
-                for o in DecimalOrder.ordinals(below: allocations.count) {
-                    if let s = sequenceNumberForAllocation[o] { entry(o, s, &c) }
+                // A dense copy of the map, walked in the decimal order of the ordinals.
+                var dense = [UInt64?](repeating: nil, count: allocations.count)
+                var rest: [Int] = []
+                for (o, s) in sequenceNumberForAllocation {
+                    if o < dense.count { dense[o] = s } else { rest.append(o) }
                 }
-            } else {
-                for o in sequenceNumberForAllocation.keys.sorted(by: DecimalOrder.less) { entry(o, sequenceNumberForAllocation[o]!, &c) }
+                if rest.isEmpty {
+                    for o in DecimalOrder.ordinals(below: allocations.count) {
+                        if let s = dense[o] { entry(o, s, &c) }
+                    }
+                    return
+                }
             }
+            for o in sequenceNumberForAllocation.keys.sorted(by: DecimalOrder.less) { entry(o, sequenceNumberForAllocation[o]!, &c) }
         }
+        let mapEnd = w.count
         w.raw("},\"deleted\":")
         w.bool(deleted)
         if let hostAffinity {
@@ -336,7 +356,153 @@ extension AllocationBlock {
             w.string(hostAffinity)
         }
         w.raw("}")
-        return w.bytes
+        let layout = BlockJSONLayout(
+            allocations: allocationsStart..<allocationsEnd, unallocated: unallocatedStart..<unallocatedEnd,
+            attributes: attributesStart..<attributesEnd, sequenceNumber: sequenceStart..<sequenceEnd, sequenceMap: mapStart..<mapEnd)
+        return (w.bytes, layout)
+    }
+
+    /// The JSON of this block, made from `previous` (the JSON of `old`, with its `layout`) when
+    /// this block is `old` after one ``autoAssign(count:handle:attributes:reservations:)`` that took
+    /// `taken` from the head of `old`'s free list, and a sequence number bump: only the changed
+    /// parts are written, the rest copied. Byte for byte ``encodedJSON()``; nil when the change is
+    /// not of that shape.
+    func patchedJSON(
+        from previous: [UInt8], layout: BlockJSONLayout, old: AllocationBlock, taken: [Int]
+    ) -> (bytes: [UInt8], layout: BlockJSONLayout)? {
+        let k = taken.count
+        guard k > 0, let index = allocations[taken[0]], sequenceNumber == old.sequenceNumber &+ 1,
+              unallocated.count == old.unallocated.count - k, old.unallocated.starts(with: taken),
+              attributes.count == old.attributes.count || attributes.count == old.attributes.count + 1,
+              layout.sequenceMap.upperBound < previous.count
+        else { return nil }
+        let stamp = old.sequenceNumber
+        let comma = UInt8(ascii: ",")
+        var w = JSONWriter(capacity: previous.count + k * 32 + 96)
+        w.append(previous[..<layout.allocations.lowerBound])
+
+        // allocations: the taken elements ("null") become the attribute index.
+        let allocationsStart = w.count
+        var cursor = layout.allocations.lowerBound
+        var element = 0
+        let allocationsUpper = layout.allocations.upperBound
+        for ordinal in k == 1 ? taken : taken.sorted() {
+            // The start and end of element `ordinal`.
+            let (at, end) = previous.withUnsafeBufferPointer { bytes -> (Int, Int) in
+                var at = cursor
+                while element < ordinal {
+                    while at < allocationsUpper, bytes[at] != comma { at += 1 }
+                    guard at < allocationsUpper else { return (-1, -1) }
+                    at += 1
+                    element += 1
+                }
+                var end = at
+                while end < allocationsUpper, bytes[end] != comma { end += 1 }
+                return (at, end)
+            }
+            guard at >= 0 else { return nil }
+            w.append(previous[cursor..<at])
+            w.int(index)
+            cursor = end
+        }
+        w.append(previous[cursor..<layout.allocations.upperBound])
+        let allocationsEnd = w.count
+
+        // unallocated: the first k elements dropped.
+        w.append(previous[layout.allocations.upperBound..<layout.unallocated.lowerBound])
+        let unallocatedStart = w.count
+        var from = layout.unallocated.lowerBound
+        if unallocated.isEmpty {
+            from = layout.unallocated.upperBound
+        } else {
+            for _ in 0..<k {
+                while from < layout.unallocated.upperBound, previous[from] != comma { from += 1 }
+                guard from < layout.unallocated.upperBound else { return nil }
+                from += 1
+            }
+        }
+        w.append(previous[from..<layout.unallocated.upperBound])
+        let unallocatedEnd = w.count
+
+        // attributes: the call's entry appended when it is new.
+        let attributesStart = w.count + (layout.attributes.lowerBound - layout.unallocated.upperBound)
+        w.append(previous[layout.unallocated.upperBound..<layout.attributes.upperBound])
+        if attributes.count > old.attributes.count {
+            if !old.attributes.isEmpty { w.raw(",") }
+            w.attribute(attributes[attributes.count - 1])
+        }
+        let attributesEnd = w.count
+
+        w.append(previous[layout.attributes.upperBound..<layout.sequenceNumber.lowerBound])
+        let sequenceStart = w.count
+        w.int(sequenceNumber)
+        let sequenceEnd = w.count
+
+        // sequenceNumberForAllocation: the new entries merged in Go's key order; the runs of old
+        // entries between them copied whole.
+        w.append(previous[layout.sequenceNumber.upperBound..<layout.sequenceMap.lowerBound])
+        let mapStart = w.count
+        let added = k == 1 ? taken : taken.sorted(by: DecimalOrder.less)
+        var first = true
+        func run(_ range: Range<Int>, _ w: inout JSONWriter) {
+            guard !range.isEmpty else { return }
+            if !first { w.raw(",") }
+            first = false
+            w.append(previous[range])
+        }
+        func entry(_ ordinal: Int, _ w: inout JSONWriter) {
+            if !first { w.raw(",") }
+            first = false
+            w.raw("\"")
+            w.int(ordinal)
+            w.raw("\":")
+            w.int(stamp)
+        }
+        let end = layout.sequenceMap.upperBound
+        var next = 0
+        var runStart = layout.sequenceMap.lowerBound
+        var at = layout.sequenceMap.lowerBound
+        while next < added.count, at < end {
+            // One entry: "<ordinal>":<sequence>
+            let (key, after) = previous.withUnsafeBufferPointer { bytes -> (Int, Int) in
+                guard bytes[at] == UInt8(ascii: "\"") else { return (-1, 0) }
+                var key = 0
+                var digit = at + 1
+                while digit < end, bytes[digit] != UInt8(ascii: "\"") {
+                    key = key &* 10 &+ Int(bytes[digit] &- UInt8(ascii: "0"))
+                    digit += 1
+                }
+                var stop = digit
+                while stop < end, bytes[stop] != comma { stop += 1 }
+                return (key, stop < end ? stop + 1 : end)
+            }
+            guard key >= 0 else { return nil }
+            if DecimalOrder.less(added[next], key) {
+                run(runStart..<(at > runStart ? at - 1 : at), &w)
+                entry(added[next], &w)
+                next += 1
+                runStart = at
+            } else if added[next] == key {
+                run(runStart..<(at > runStart ? at - 1 : at), &w)
+                entry(key, &w)  // an old stamp of a released address, replaced
+                next += 1
+                at = after
+                runStart = at
+            } else {
+                at = after
+            }
+        }
+        run(runStart..<end, &w)
+        while next < added.count {
+            entry(added[next], &w)
+            next += 1
+        }
+        let mapEnd = w.count
+        w.append(previous[layout.sequenceMap.upperBound...])
+        let layout = BlockJSONLayout(
+            allocations: allocationsStart..<allocationsEnd, unallocated: unallocatedStart..<unallocatedEnd,
+            attributes: attributesStart..<attributesEnd, sequenceNumber: sequenceStart..<sequenceEnd, sequenceMap: mapStart..<mapEnd)
+        return (w.bytes, layout)
     }
 
     /// Parses Calico's block JSON; throws ``IPAMError/Code/corruptData`` when it is not a valid block.

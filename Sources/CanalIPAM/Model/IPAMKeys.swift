@@ -58,6 +58,31 @@ public enum IPAMKeys {
     }
 }
 
+extension IPAMKeys {
+    static let blockRoot = Array("/calico/ipam/v2/assignment/ipv".utf8)
+
+    /// The block of a block key, or nil when `key` is not one.
+    static func blockCIDR(_ key: [UInt8]) -> CIDR? {
+        guard key.starts(with: blockRoot) else { return nil }
+        let text = String(decoding: key, as: UTF8.self)
+        let parts = text.dropFirst(blockRoot.count).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "4" || parts[0] == "6", parts[1] == "block" else { return nil }
+        return parseCIDRSegment(parts[2])
+    }
+}
+
+/// A datastore key as a dictionary key, hashed in one pass over its bytes (an `[UInt8]` key is
+/// hashed a byte at a time).
+struct ByteKey: Hashable, Sendable {
+    let bytes: [UInt8]
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+
+    static func == (a: ByteKey, b: ByteKey) -> Bool { a.bytes == b.bytes }
+}
+
 extension String {
     var bytes: [UInt8] { Array(utf8) }
 }

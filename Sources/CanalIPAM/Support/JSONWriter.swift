@@ -7,6 +7,29 @@ struct JSONWriter {
 
     init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
+    /// The bytes written so far.
+    var count: Int { bytes.count }
+
+    /// Appends bytes as they are.
+    mutating func append(_ slice: ArraySlice<UInt8>) { bytes.append(contentsOf: slice) }
+
+    /// One block attribute: `{"handle_id":…,"secondary":{…}}` (and the optional fields when set).
+    mutating func attribute(_ a: AllocationAttribute) {
+        raw("{\"handle_id\":")
+        optionalString(a.handleID)
+        raw(",\"secondary\":")
+        stringMap(a.attributes)
+        if !a.alternateOwnerAttributes.isEmpty {
+            raw(",\"alternateOwnerAttrs\":")
+            stringMap(a.alternateOwnerAttributes)
+        }
+        if let releasedAt = a.releasedAt {
+            raw(",\"releasedAt\":")
+            string(releasedAt)
+        }
+        raw("}")
+    }
+
     mutating func raw(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
@@ -84,6 +107,10 @@ struct JSONWriter {
 
     /// A `map[string]string`, keys sorted as Go sorts them.
     mutating func stringMap(_ map: [String: String]) {
+        if map.isEmpty {
+            raw("{}")
+            return
+        }
         bytes.append(UInt8(ascii: "{"))
         for (i, key) in map.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
             if i > 0 { bytes.append(UInt8(ascii: ",")) }

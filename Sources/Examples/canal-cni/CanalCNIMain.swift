@@ -12,6 +12,8 @@ import Foundation
 @main
 enum CanalCNIMain {
     static func main() async {
+        // A delegate that exits without reading its input must not kill the plugin (EPIPE instead).
+        signal(SIGPIPE, SIG_IGN)
         let environment = ProcessInfo.processInfo.environment
         var cniVersion: String?
         do {

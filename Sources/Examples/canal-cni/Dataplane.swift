@@ -8,10 +8,10 @@ import Foundation
 /// The kernel side of a workload, as Calico's plugin sets it up (`dataplane_linux.go`): a veth pair
 /// whose host end (`cali…`, MAC ee:ee:ee:ee:ee:ee, proxy ARP) carries a /32 or /128 route per
 /// address, and whose container end (`CNI_IFNAME`) carries the addresses and routes via
-/// 169.254.1.1 and the host end's link-local address. Uses `ip` and `nsenter`.
+/// 169.254.1.1 and the host end's link-local address. Uses `ip`; work in the container's namespace
+/// runs on a thread that joined it (``Netns``), so each ADD starts three `ip` processes.
 struct Dataplane: Sendable {
     let ip = Command.find("ip")
-    let nsenter = Command.find("nsenter")
     let log: Log
 
     /// What ``setUp`` needs.
@@ -33,11 +33,14 @@ struct Dataplane: Sendable {
             _ = try Command.run(ip, ["link", "del", w.hostName])
         }
         let mac = Self.randomMAC()
-        let created = try Command.run(nsenter, ["--net=\(w.netns)", ip, "link", "add", w.ifName, "mtu", "\(w.mtu)", "address", mac,
-                                                 "type", "veth", "peer", "name", w.hostName, "mtu", "\(w.mtu)",
-                                                 "address", CalicoGateway.hostMAC, "netns", "\(getpid())"])
-        guard created.status == 0 else {
-            throw .dataplane("cannot create the veth pair \(w.hostName)/\(w.ifName)", details: created.stderr.trimmed)
+        let (ip, hostPID) = (ip, getpid())
+        try Netns.run(in: w.netns) { () throws(CNIError) in
+            let created = try Command.run(ip, ["link", "add", w.ifName, "mtu", "\(w.mtu)", "address", mac,
+                                               "type", "veth", "peer", "name", w.hostName, "mtu", "\(w.mtu)",
+                                               "address", CalicoGateway.hostMAC, "netns", "\(hostPID)"])
+            guard created.status == 0 else {
+                throw .dataplane("cannot create the veth pair \(w.hostName)/\(w.ifName)", details: created.stderr.trimmed)
+            }
         }
         do {
             try configure(w)
@@ -63,13 +66,9 @@ struct Dataplane: Sendable {
         for (key, value) in sysctls { try writeSysctl(key, value) }
         var host = ["link set \(w.hostName) up"]
         for a in w.addresses { host.append("route add \(a)/\(a.family.bitCount) dev \(w.hostName) scope link") }
-        try batch(host, netns: nil, what: "configure the host interface \(w.hostName)")
+        try batch(host, what: "configure the host interface \(w.hostName)")
 
         // Container end.
-        var keys = ["net.ipv4.ip_forward=\(w.allowIPForwarding ? 1 : 0)"]
-        if hasV6 { keys += ["net.ipv6.conf.\(w.ifName).accept_dad=0", "net.ipv6.conf.\(w.ifName).disable_ipv6=0"] }
-        let set = try Command.run(nsenter, ["--net=\(w.netns)", Command.find("sysctl"), "-q", "-w"] + keys)
-        guard set.status == 0 else { throw .dataplane("cannot set the container's sysctls", details: set.stderr.trimmed) }
         var container: [String] = []
         for a in w.addresses {
             container.append("addr add \(a)/\(a.family.bitCount) dev \(w.ifName)" + (a.family == .v6 ? " nodad" : ""))
@@ -82,14 +81,21 @@ struct Dataplane: Sendable {
             let via = r.family == .v4 ? CalicoGateway.ipv4 : CalicoGateway.ipv6
             container.append("route add \(r) via \(via) dev \(w.ifName)")
         }
-        try batch(container, netns: w.netns, what: "configure \(w.ifName) in \(w.netns)")
+        var keys = [("ipv4/ip_forward", w.allowIPForwarding ? "1" : "0")]
+        if hasV6 { keys += [("ipv6/conf/\(w.ifName)/accept_dad", "0"), ("ipv6/conf/\(w.ifName)/disable_ipv6", "0")] }
+        let this = self
+        try Netns.run(in: w.netns) { () throws(CNIError) in
+            for (key, value) in keys { try this.writeSysctl(key, value) }
+            try this.batch(container, what: "configure \(w.ifName) in \(w.netns)")
+        }
     }
 
     /// Removes the container's interface (and with it the host end). A missing namespace or link
     /// is not an error; when `netns` is empty or gone, `hostName` (if given) is removed instead.
     func tearDown(netns: String, ifName: String, hostName: String?) throws(CNIError) {
         if !netns.isEmpty, FileManager.default.fileExists(atPath: netns) {
-            let out = try Command.run(nsenter, ["--net=\(netns)", ip, "link", "del", ifName])
+            let ip = ip
+            let out = try Netns.run(in: netns) { () throws(CNIError) in try Command.run(ip, ["link", "del", ifName]) }
             if out.status == 0 || Self.isMissing(out.stderr) { return }
             throw .dataplane("cannot delete \(ifName) in \(netns)", details: out.stderr.trimmed)
         }
@@ -154,20 +160,16 @@ struct Dataplane: Sendable {
     }
 
     private func json(_ command: [String], netns: String?) throws(CNIError) -> JSONValue? {
-        let out = netns.map { ns in try? Command.run(nsenter, ["--net=\(ns)"] + command) }
-            ?? (try? Command.run(command[0], Array(command.dropFirst())))
+        let run = { () throws(CNIError) -> Command.Output in try Command.run(command[0], Array(command.dropFirst())) }
+        let out = netns.map { ns in try? Netns.run(in: ns, run) } ?? (try? run())
         guard let out, out.status == 0 else { return nil }
         return try? JSONValue(parsing: out.stdout)
     }
 
-    private func batch(_ lines: [String], netns: String?, what: String) throws(CNIError) {
+    /// `ip -batch -` with `lines`, in the calling thread's network namespace.
+    private func batch(_ lines: [String], what: String) throws(CNIError) {
         let input = Array((lines.joined(separator: "\n") + "\n").utf8)
-        let out: Command.Output
-        if let netns {
-            out = try Command.run(nsenter, ["--net=\(netns)", ip, "-batch", "-"], input: input)
-        } else {
-            out = try Command.run(ip, ["-batch", "-"], input: input)
-        }
+        let out = try Command.run(ip, ["-batch", "-"], input: input)
         guard out.status == 0 else { throw .dataplane("cannot \(what)", details: out.stderr.trimmed) }
     }
 
@@ -184,9 +186,10 @@ struct Dataplane: Sendable {
         }
     }
 
+    /// Whether the host has a link `name` (an ioctl on a socket of this thread's namespace; not
+    /// /sys/class/net, which under `nsenter --net` still shows the caller's namespace).
     func linkExists(_ name: String) -> Bool {
-        // Not /sys/class/net: under `nsenter --net` sysfs still shows the caller's namespace.
-        (try? Command.run(ip, ["link", "show", "dev", name]))?.status == 0
+        if_nametoindex(name) != 0
     }
 
     private static func isMissing(_ stderr: String) -> Bool {

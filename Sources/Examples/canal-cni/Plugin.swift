@@ -22,6 +22,7 @@ struct Plugin<Store: KeyValueStore>: Sendable {
 
     func add() async throws(CNIError) -> String {
         let name = try identity.endpointName()
+        if usesCanalIPAM { _ = try invocation.requestedAddresses() }
         try await requireDatastoreReady()
         guard FileManager.default.fileExists(atPath: invocation.netns) else {
             throw .unknownContainer("the container's network namespace \(invocation.netns) does not exist")
@@ -147,6 +148,8 @@ struct Plugin<Store: KeyValueStore>: Sendable {
             return result
         }
         let timestamp = ISO8601DateFormatter().string(from: Date())
+        let requested = try invocation.requestedAddresses()
+        if !requested.isEmpty { return try await assignRequested(requested, timestamp: timestamp) }
         let request = AutoAssignRequest(
             host: identity.node, ipv4: config.assignIPv4 ? 1 : 0, ipv6: config.assignIPv6 ? 1 : 0,
             handle: identity.ipamHandle, attributes: identity.ipamAttributes(timestamp: timestamp),
@@ -163,6 +166,21 @@ struct Plugin<Store: KeyValueStore>: Sendable {
             throw .ipam("cannot assign an address", details: partial.message)
         }
         return CNIResult(ips: assigned.addresses.map { .init(address: $0) })
+    }
+
+    /// `IP=` in `CNI_ARGS`: exactly those addresses (Calico's `AssignIP`), whatever `assign_ipv4`
+    /// and `assign_ipv6` say; an address that is taken or in no pool fails the ADD.
+    private func assignRequested(_ addresses: [IPAddress], timestamp: String) async throws(CNIError) -> CNIResult {
+        for address in addresses {
+            do {
+                try await ipam.assignIP(address, handle: identity.ipamHandle,
+                                        attributes: identity.ipamAttributes(timestamp: timestamp), host: identity.node)
+            } catch {
+                try? await releaseCanalIPAM()
+                throw Self.map(error, "cannot assign the requested address \(address)")
+            }
+        }
+        return CNIResult(ips: addresses.map { .init(address: CIDR(address: $0, prefixLength: $0.family.bitCount)!) })
     }
 
     private func releaseAddresses() async throws(CNIError) {

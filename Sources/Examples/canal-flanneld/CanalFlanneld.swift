@@ -17,7 +17,7 @@ struct CanalFlanneld: AsyncParsableCommand {
         discussion: """
             Keys are flannel's: the network config at <prefix>/config (e.g. {"Network":"10.5.0.0/16","Backend":{"Type":"vxlan"}}), \
             one lease per host at <prefix>/subnets/<a.b.c.d-len> attached to an etcd lease. Stops on SIGTERM or SIGINT, \
-            leaving its lease (it expires after the TTL) and its routes.
+            leaving its lease (it expires after the TTL) and its routes, and removing its --ip-masq rules.
             """)
 
     @Option(name: .customLong("etcd-endpoints"), help: "Comma-separated etcd URLs.")
@@ -62,7 +62,7 @@ struct CanalFlanneld: AsyncParsableCommand {
     @Option(name: .customLong("route-resync"), help: "Seconds between re-checks of the programmed routes (flannel: 10).")
     var resync = 10.0
 
-    @Flag(name: .customLong("ip-masq"), help: "Record FLANNEL_IPMASQ=true in subnet.env (canal-flanneld does not program masquerade rules).")
+    @Flag(name: .customLong("ip-masq"), help: "Masquerade traffic from the flannel network leaving it (nat chain FLANNEL-POSTRTG, removed on exit) and record FLANNEL_IPMASQ=true in subnet.env.")
     var ipMasquerade = false
 
     func validate() throws {
@@ -92,7 +92,9 @@ struct CanalFlanneld: AsyncParsableCommand {
             source.setEventHandler {
                 task.cancel()
                 // Requests to an unreachable etcd may take a while to give up: exit after a grace period.
-                DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) {
+                DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) { [ipMasquerade] in
+                    // The masquerade rules go whatever the daemon was doing (removing twice is quiet).
+                    if ipMasquerade { MasqueradeRules.remove() }
                     Log.info("stopping (signal)")
                     Foundation.exit(0)
                 }

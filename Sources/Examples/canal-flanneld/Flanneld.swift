@@ -127,6 +127,17 @@ struct Flanneld: Sendable {
         }
         Log.info("wrote \(settings.subnetFile): FLANNEL_SUBNET=\(lease.subnet.network.firstAddress.advanced(by: 1)!)/\(lease.subnet.prefixLength)")
 
+        var masquerade: MasqueradeRules?
+        if settings.ipMasquerade {
+            let rules = MasqueradeRules(network: network, subnet: lease.subnet, randomFully: await MasqueradeRules.iptablesHasRandomFully())
+            do {
+                _ = try await rules.ensure()
+                Log.info("ip-masq: traffic from \(network) leaving it is masqueraded (nat \(MasqueradeRules.chain))")
+            } catch {
+                Log.error("ip-masq: cannot install the masquerade rules: \(error); retrying at the next resync")
+            }
+            masquerade = rules
+        }
         let dataplane: any Dataplane = vxlanDevice.map { VXLANDataplane(device: $0, network: network, ownSubnet: lease.subnet) }
             ?? HostGatewayDataplane(interface: s.interface, network: network, ownSubnet: lease.subnet)
         let keeper = RouteKeeper(dataplane: dataplane, backendType: backendType, publicIP: publicIP, ownSubnet: lease.subnet)
@@ -136,16 +147,30 @@ struct Flanneld: Sendable {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await renewForever(manager, lease: lease, attributes: leaseAttributes, config: config) }
                 group.addTask { try await followLeases(store: store, keeper: keeper) }
-                group.addTask {
+                group.addTask { [masquerade] in
                     while true {
                         try await Task.sleep(for: settings.resyncInterval)
                         await keeper.reconcile()
+                        guard let masquerade else { continue }
+                        do {
+                            if try await masquerade.ensure() { Log.info("ip-masq: rewrote \(MasqueradeRules.chain) (it differed)") }
+                        } catch {
+                            Log.error("ip-masq: cannot install the masquerade rules: \(error); retrying at the next resync")
+                        }
                     }
                 }
                 try await group.next()
                 group.cancelAll()
             }
-        } catch is CancellationError {}
+        } catch is CancellationError {
+        } catch {
+            if masquerade != nil { MasqueradeRules.remove() }
+            throw error
+        }
+        if masquerade != nil {
+            MasqueradeRules.remove()
+            Log.info("ip-masq: removed the masquerade rules")
+        }
         Log.info("stopping; the lease \(lease.subnet) is kept until it expires, routes are left in place")
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CanalBGP
 import CanalDatastore
+import CanalIPAM
 import CanalModel
 import Foundation
 
@@ -17,7 +18,7 @@ struct BGPConfigCommand: AsyncParsableCommand {
         abstract: "Print the BIRD 2 configuration of a node, rendered from the datastore as Calico's confd renders it.",
         discussion: """
             Reads the BGPConfigurations, Nodes, BGPPeers and IPPools, and the node's IPAM block affinities \
-            (/calico/ipam/v2/host/<node>/ipv4|ipv6/block/...). Passwords live in Kubernetes secrets, which \
+            (/calico/ipam/v2/host/<node>/ipv4|ipv6/block/...; a value that does not parse is an error). Passwords live in Kubernetes secrets, which \
             canalctl does not read: give them with --password SECRET/KEY=VALUE. Check the output with \
             `bird -p -c FILE`.
             """)
@@ -69,7 +70,11 @@ struct BGPConfigCommand: AsyncParsableCommand {
             input.nodes = try await client.list(Node.self).items
             input.peers = try await client.list(BGPPeer.self).items
             input.pools = try await client.list(IPPool.self).items
-            input.blocks = try await Self.blockAffinities(of: node, in: client.store)
+            do {
+                input.blocks = try await Self.blockAffinities(of: node, in: client.store)
+            } catch {
+                throw CommandError("cannot read the block affinities of \(node): \(error.message)")
+            }
             do {
                 let text = try BIRDRenderer.render(input)
                 FileHandle.standardOutput.write(Data(text.utf8))
@@ -78,31 +83,24 @@ struct BGPConfigCommand: AsyncParsableCommand {
             }
         }
 
-        /// The node's block affinities as Calico IPAM stores them:
-        /// `/calico/ipam/v2/host/<node>/ipv4|ipv6/block/<a.b.c.d-len>` → `{"state":…,"deleted":…}`.
-        /// An empty value (the old form) is a confirmed affinity; deleted ones are left out.
-        static func blockAffinities<Store: KeyValueStore>(of node: String, in store: Store) async throws -> [BGPBlockAffinity] {
-            var result: [BGPBlockAffinity] = []
-            for family in ["ipv4", "ipv6"] {
-                let prefix = "/calico/ipam/v2/host/\(node)/\(family)/block/"
-                for kv in try await store.list(prefix: Array(prefix.utf8)).items {
-                    let name = kv.keyString.dropFirst(prefix.count)
-                    guard let dash = name.lastIndex(of: "-"),
-                        let cidr = CIDR("\(name[..<dash])/\(name[name.index(after: dash)...])")
-                    else { continue }
-                    var state = BGPBlockAffinity.State.confirmed
-                    if !kv.value.isEmpty {
-                        guard let value = try? JSONValue(parsing: String(decoding: kv.value, as: UTF8.self)) else { continue }
-                        if case .bool(true)? = value["deleted"] { continue }
-                        if let text = value["state"]?.stringValue, !text.isEmpty {
-                            guard let parsed = BGPBlockAffinity.State(rawValue: text) else { continue }
-                            state = parsed
-                        }
-                    }
-                    result.append(BGPBlockAffinity(cidr: cidr, state: state))
-                }
-            }
-            return result
+        /// The node's block affinities, read by Calico IPAM's reader (`IPAMClient.blockAffinities`),
+        /// deleted ones left out, in address order.
+        static func blockAffinities<Store: KeyValueStore>(of node: String, in store: Store) async throws(IPAMError) -> [BGPBlockAffinity] {
+            try await IPAMClient(store: store).blockAffinities(host: node)
+                .filter { !$0.value.deleted }
+                .sorted { $0.key.address < $1.key.address }
+                .map { BGPBlockAffinity(cidr: $0.key, state: BGPBlockAffinity.State($0.value.state)) }
+        }
+    }
+}
+
+extension BGPBlockAffinity.State {
+    /// The renderer's state of an IPAM affinity state (the same three, by name).
+    init(_ state: BlockAffinity.State) {
+        switch state {
+        case .confirmed: self = .confirmed
+        case .pending: self = .pending
+        case .pendingDeletion: self = .pendingDeletion
         }
     }
 }
