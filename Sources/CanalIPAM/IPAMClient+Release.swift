@@ -224,44 +224,92 @@ extension IPAMClient {
             guard !host.isEmpty, !host.contains("/") else { throw IPAMError(.invalidArgument, "a host name is required") }
             let affinities = try await store.list(prefix: (IPAMKeys.hostAffinityRoot + host + "/").bytes).items
             var released: [CIDR] = []
-            var budget = RetryBudget(limit: options.maxAttempts)
             for affinityKV in affinities {
                 guard let (_, cidr) = IPAMKeys.parseAffinity(affinityKV.keyString) else { continue }
-                var affinity: KeyValue? = affinityKV
-                var blockKV = try await store.get(IPAMKeys.block(cidr).bytes)
-                while let currentAffinity = affinity {
-                    var writes: [KeyWrite] = []
-                    if let kv = blockKV {
-                        var block = try self.block(kv)
-                        if block.affinity == "host:\(host)" {
-                            if requireEmpty && !block.isEmpty { break }
-                            if block.isEmpty {
-                                writes.append(KeyWrite(key: kv.key, expected: kv, value: nil))
-                            } else {
-                                block.affinity = nil
-                                block.affinityClaimTime = nil
-                                block.sequenceNumber &+= 1
-                                writes.append(KeyWrite(key: kv.key, expected: kv, value: block.jsonBytes))
-                            }
-                        }
-                    }
-                    writes.append(KeyWrite(key: currentAffinity.key, expected: currentAffinity, value: nil))
-                    let outcome = try await commit(writes)
-                    if outcome.succeeded {
-                        released.append(cidr)
-                        break
-                    }
-                    if writes.count == 2 {
-                        blockKV = outcome.current[0]
-                        affinity = outcome.current[1]
-                    } else {
-                        affinity = outcome.current[0]
-                        blockKV = try await store.get(IPAMKeys.block(cidr).bytes)
-                    }
-                    try await budget.conflict()
+                if try await releaseAffinity(affinityKV, host: host, block: cidr, requireEmpty: requireEmpty) {
+                    released.append(cidr)
                 }
             }
             return released
         }
+    }
+
+    /// Releases every host's affinity to the blocks inside `pool` (Calico's `ReleasePoolAffinities`,
+    /// a step of deleting a pool): as ``releaseHostAffinities(host:requireEmpty:)`` does for one
+    /// host, empty blocks are deleted and blocks in use stay, without an affinity, until their last
+    /// address is released. Returns the blocks released.
+    @discardableResult
+    public func releasePoolAffinities(pool: CIDR) async throws(IPAMError) -> [CIDR] {
+        try await ipam {
+            let affinities = try await store.list(prefix: IPAMKeys.hostAffinityRoot.bytes).items
+            var released: [CIDR] = []
+            for affinityKV in affinities {
+                guard let (host, cidr) = IPAMKeys.parseAffinity(affinityKV.keyString), pool.contains(cidr) else { continue }
+                if try await releaseAffinity(affinityKV, host: host, block: cidr, requireEmpty: false) {
+                    released.append(cidr)
+                }
+            }
+            return released
+        }
+    }
+
+    /// Deletes the IPPool `name` as Calico's client does: disables it first (compare-and-swap on
+    /// `resourceVersion` when given; a stale one fails with `conflict`), so no
+    /// new address or block comes from it, then releases the block affinities inside it
+    /// (``releasePoolAffinities(pool:)``), then deletes it. Addresses still assigned stay valid in
+    /// their blocks. A failure after the first step leaves the pool disabled, so the delete can be
+    /// run again. Returns the deleted pool.
+    @discardableResult
+    public func deletePool(named name: String, resourceVersion: String? = nil) async throws -> IPPool {
+        let resources = ResourceClient(store: store)
+        var pool = try await resources.get(IPPool.self, name: name)
+        if let resourceVersion, !resourceVersion.isEmpty { pool.metadata.resourceVersion = resourceVersion }
+        if !pool.spec.disabled {
+            pool.spec.disabled = true
+            pool = try await resources.update(pool)
+        }
+        guard let cidr = CIDR(pool.spec.cidr) else {
+            throw IPAMError(.corruptData, "IPPool \(name) has an invalid CIDR \(pool.spec.cidr)")
+        }
+        try await releasePoolAffinities(pool: cidr)
+        return try await resources.delete(IPPool.self, name: name, resourceVersion: pool.metadata.resourceVersion)
+    }
+
+    /// Releases one affinity of `host` to `block` (the block deleted when empty, else left without
+    /// an affinity), compare-and-swap on both, re-reading and retrying on conflict. Returns whether
+    /// it was released (false: `requireEmpty` and the block is in use).
+    private func releaseAffinity(_ affinityKV: KeyValue, host: String, block cidr: CIDR, requireEmpty: Bool) async throws -> Bool {
+        var budget = RetryBudget(limit: options.maxAttempts)
+        var affinity: KeyValue? = affinityKV
+        var blockKV = try await store.get(IPAMKeys.block(cidr).bytes)
+        while let currentAffinity = affinity {
+            var writes: [KeyWrite] = []
+            if let kv = blockKV {
+                var block = try self.block(kv)
+                if block.affinity == "host:\(host)" {
+                    if requireEmpty && !block.isEmpty { return false }
+                    if block.isEmpty {
+                        writes.append(KeyWrite(key: kv.key, expected: kv, value: nil))
+                    } else {
+                        block.affinity = nil
+                        block.affinityClaimTime = nil
+                        block.sequenceNumber &+= 1
+                        writes.append(KeyWrite(key: kv.key, expected: kv, value: block.jsonBytes))
+                    }
+                }
+            }
+            writes.append(KeyWrite(key: currentAffinity.key, expected: currentAffinity, value: nil))
+            let outcome = try await commit(writes)
+            if outcome.succeeded { return true }
+            if writes.count == 2 {
+                blockKV = outcome.current[0]
+                affinity = outcome.current[1]
+            } else {
+                affinity = outcome.current[0]
+                blockKV = try await store.get(IPAMKeys.block(cidr).bytes)
+            }
+            try await budget.conflict()
+        }
+        return false  // the affinity went away meanwhile: nothing left to release
     }
 }

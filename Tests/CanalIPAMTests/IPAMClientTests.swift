@@ -184,6 +184,40 @@ struct IPAMClientTests {
         #expect(try await ipam.check().isClean)
     }
 
+    @Test("deleting a pool as Calico does: disabled first, its blocks' affinities released, empty blocks deleted, other pools untouched")
+    func poolDeletion() async throws {
+        let store = memoryStore()
+        try await addPool(store, name: "p", cidr: "10.0.0.0/24", blockSize: 26)
+        try await addPool(store, name: "q", cidr: "10.1.0.0/24", blockSize: 26)
+        let ipam = IPAMClient.sequential(store)
+        let kept = try await ipam.autoAssign(AutoAssignRequest(host: "n1", ipv4: 1, handle: "kept", ipv4Pools: [cidr("10.0.0.0/24")]))
+        let freed = try await ipam.autoAssign(AutoAssignRequest(host: "n2", ipv4: 1, handle: "freed", ipv4Pools: [cidr("10.0.0.0/24")]))
+        _ = try await ipam.autoAssign(AutoAssignRequest(host: "n1", ipv4: 1, handle: "other", ipv4Pools: [cidr("10.1.0.0/24")]))
+        let keptAddress = try #require(kept.ipv4.addresses.first).address
+        let freedAddress = try #require(freed.ipv4.addresses.first).address
+        let usedBlock = try #require(try await ipam.allocation(of: keptAddress)).block
+        let emptyBlock = try #require(try await ipam.allocation(of: freedAddress)).block
+        try await ipam.releaseByHandle("freed")
+
+        // A stale resourceVersion changes nothing.
+        let pool = try await ResourceClient(store: store).get(IPPool.self, name: "p")
+        let version = try #require(pool.metadata.resourceVersion)
+        let staleVersion = String(try #require(Int(version)) - 1)
+        await #expect(throws: DatastoreError.self) { try await ipam.deletePool(named: "p", resourceVersion: staleVersion) }
+        #expect(try await ResourceClient(store: store).get(IPPool.self, name: "p").spec.disabled == false)
+        #expect(try await ipam.blockAffinities(host: "n2").keys.contains(emptyBlock))
+
+        let deleted = try await ipam.deletePool(named: "p", resourceVersion: pool.metadata.resourceVersion)
+        #expect(deleted.spec.disabled)
+        await #expect(throws: DatastoreError.self) { try await ResourceClient(store: store).get(IPPool.self, name: "p") }
+        #expect(try await store.get(Array(IPAMKeys.block(emptyBlock).utf8)) == nil)
+        let used = try AllocationBlock(json: try #require(try await store.get(Array(IPAMKeys.block(usedBlock).utf8))).value)
+        #expect(used.affinity == nil && used.allocatedOrdinals.count == 1)  // the address stays valid
+        #expect(try await ipam.blockAffinities(host: "n2").isEmpty)
+        #expect(try await ipam.blockAffinities(host: "n1").keys.map(\.description) == ["10.1.0.0/26"])  // pool q's
+        #expect(try await ipam.ipsByHandle("kept") == [keptAddress])
+    }
+
     @Test("a pending affinity from Calico is confirmed; a stale one is deleted")
     func pendingAffinities() async throws {
         let store = memoryStore()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CanalDatastore
+import CanalIPAM
 import CanalManifest
 import CanalModel
 
@@ -82,6 +83,10 @@ struct FileCommandRunner: DatastoreCommand {
                 case .create: _ = try await client.create(resource)
                 case .apply: _ = try await client.apply(resource)
                 case .replace: _ = try await client.replace(resource)
+                case .delete where resource.kind == .ipPool:
+                    // As Calico: disable, release the block affinities inside the pool, delete.
+                    _ = try await IPAMClient(store: client.store).deletePool(
+                        named: resource.metadata.name ?? "", resourceVersion: resource.metadata.resourceVersion)
                 case .delete:
                     _ = try await client.delete(
                         resource.kind, name: resource.metadata.name ?? "", namespace: resource.metadata.namespace,
