@@ -197,8 +197,10 @@ struct LayoutBuilder {
 
     private func filterTable() -> Table {
         let all = marks.all
-        let workloads = model.endpoints.filter { !$0.isHost }
-        let hosts = model.endpoints.filter(\.isHost)
+        // Positions, not copies: an endpoint holds many arrays.
+        let endpoints = model.endpoints
+        let workloads = endpoints.indices.filter { !endpoints[$0].isHost }
+        let hosts = endpoints.indices.filter { endpoints[$0].isHost }
         var chains: [Chain] = []
         var forward: [ChainRule] = [
             ChainRule([], .clearMark(all & ~marks.accept)),
@@ -242,23 +244,32 @@ struct LayoutBuilder {
         toHost.append(ChainRule([], action, comments: ["Configured DefaultEndpointToHostAction"]))
         chains.append(Chain(ChainName.workloadToHost, toHost))
 
+        var egressNames: [String] = [], ingressNames: [String] = []
+        egressNames.reserveCapacity(workloads.count)
+        ingressNames.reserveCapacity(workloads.count)
+        for i in workloads {
+            egressNames.append(ChainName.workloadEndpoint(endpoints[i].interface, .egress))
+            ingressNames.append(ChainName.workloadEndpoint(endpoints[i].interface, .ingress))
+        }
         chains += dispatch(ChainName.fromWorkloadDispatch,
-                           workloads.map { ($0.interface, ChainName.workloadEndpoint($0.interface, .egress)) }, inbound: true)
+                           zip(workloads, egressNames).map { (endpoints[$0].interface, $1) }, inbound: true)
         chains += dispatch(ChainName.toWorkloadDispatch,
-                           workloads.map { ($0.interface, ChainName.workloadEndpoint($0.interface, .ingress)) }, inbound: false)
+                           zip(workloads, ingressNames).map { (endpoints[$0].interface, $1) }, inbound: false)
 
         var policyIDs = Set<PolicyChainID>()
         var profiles = Set<String>()
-        for endpoint in workloads {
+        chains.reserveCapacity(chains.count + 2 * workloads.count)
+        for (n, i) in workloads.enumerated() {
             for d in PolicyDirection.allCases {
-                chains.append(endpointChain(ChainName.workloadEndpoint(endpoint.interface, d), endpoint, d, endpoint.tiers[d], kind: .workload))
-                for tier in endpoint.tiers[d] { policyIDs.formUnion(tier.policies) }
+                let tiers = d == .ingress ? endpoints[i].tiers.ingress : endpoints[i].tiers.egress
+                chains.append(endpointChain(d == .ingress ? ingressNames[n] : egressNames[n], endpoints[i], d, tiers, kind: .workload))
+                for tier in tiers { policyIDs.formUnion(tier.policies) }
             }
-            profiles.formUnion(endpoint.profiles)
+            profiles.formUnion(endpoints[i].profiles)
         }
         // Host endpoints: INPUT/OUTPUT chains, and forward chains for applyOnForward policy.
         var fromHost: [ChainRule] = [], toHostEP: [ChainRule] = [], fromFwd: [ChainRule] = [], toFwd: [ChainRule] = []
-        for endpoint in hosts {
+        for endpoint in hosts.map({ endpoints[$0] }) {
             let iface = endpoint.interface
             let fh = ChainName.hostEndpoint(iface, .ingress), th = ChainName.hostEndpoint(iface, .egress)
             let fhfw = ChainName.hostEndpoint(iface, .ingress, forward: true), thfw = ChainName.hostEndpoint(iface, .egress, forward: true)
