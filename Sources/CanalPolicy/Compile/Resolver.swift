@@ -66,13 +66,14 @@ struct Resolver {
     private var profilesByName: [String: Profile] = [:]
     private var tierSpecs: [String: TierSpec] = [:]
     /// Policies sorted by ``Candidate/precedes(_:_:)``.
-    private(set) var candidates: [Candidate] = [] {
-        didSet { candidateIndex = nil }
-    }
+    private(set) var candidates: [Candidate] = []
+    /// A serial number per candidate (parallel to ``candidates``), for ``candidateIndex``.
+    private var candidateSerials: [Int] = []
+    private var candidateBySerial: [Int: Candidate] = [:]
+    private var nextSerial = 0
+    /// Candidate serials by the label their selector requires.
+    private var candidateIndex = LabelIndex()
     private var tierOrder: [(String, Bool)] = []
-    /// The candidates indexed by the label their selector requires; built on first use after
-    /// ``candidates`` changes.
-    private var candidateIndex: LabelIndex?
     /// Indexes into ``labelled`` by label (key, then value): the objects a selector that
     /// requires a label can match.
     private var objectsByLabel = LabelIndex()
@@ -91,6 +92,21 @@ struct Resolver {
         mutating func remove(_ position: Int, key: String, value: String) {
             guard let i = byLabel[key]?[value]?.firstIndex(of: position) else { return }
             byLabel[key]![value]!.remove(at: i)
+        }
+
+        /// Adds `position` under every value of the label `selector` requires, or as unindexed.
+        mutating func add(_ position: Int, selector: Selector) {
+            guard let required = selector.requiredLabel else { return unindexed.append(position) }
+            // `in` values are distinct bytewise, not necessarily as Strings.
+            for value in Set(required.values) { add(position, key: required.key, value: value) }
+        }
+
+        mutating func remove(_ position: Int, selector: Selector) {
+            guard let required = selector.requiredLabel else {
+                if let i = unindexed.firstIndex(of: position) { unindexed.remove(at: i) }
+                return
+            }
+            for value in Set(required.values) { remove(position, key: required.key, value: value) }
         }
 
         /// The positions a label set `labels` may match, unsorted, possibly repeated.
@@ -163,6 +179,7 @@ struct Resolver {
         for np in cluster.networkPolicies { found.append(try candidate(np)) }
         found.sort(by: Candidate.precedes)
         candidates = found
+        for c in candidates { candidateSerials.append(indexCandidate(c)) }
         for c in candidates {
             policies[c.policy.id] = c.policy
             countUsers(of: c.policy.ingress + c.policy.egress, by: 1)
@@ -344,10 +361,14 @@ struct Resolver {
         var old: Candidate?
         if let i = candidates.firstIndex(where: { $0.policy.id == id }) {
             old = candidates.remove(at: i)
+            let serial = candidateSerials.remove(at: i)
+            candidateIndex.remove(serial, selector: old!.selects)
+            candidateBySerial[serial] = nil
         }
         if let new {
             let i = candidates.firstIndex { Candidate.precedes(new, $0) } ?? candidates.count
             candidates.insert(new, at: i)
+            candidateSerials.insert(indexCandidate(new), at: i)
             countUsers(of: new.policy.ingress + new.policy.egress, by: 1)
         }
         if let old { countUsers(of: old.policy.ingress + old.policy.egress, by: -1) }
@@ -388,33 +409,28 @@ struct Resolver {
         tierOrder = tierSequence(Set(candidates.map(\.policy.tier)))
     }
 
-    /// ``candidateIndex``, built if needed.
-    private mutating func indexedCandidates() -> LabelIndex {
-        if let candidateIndex { return candidateIndex }
-        var index = LabelIndex()
-        for (position, c) in candidates.enumerated() {
-            if let required = c.selects.requiredLabel {
-                // `in` values are distinct bytewise, not necessarily as Strings.
-                for value in Set(required.values) { index.add(position, key: required.key, value: value) }
-            } else {
-                index.unindexed.append(position)
-            }
-        }
-        candidateIndex = index
-        return index
+    /// Gives `c` a serial number and indexes it.
+    private mutating func indexCandidate(_ c: Candidate) -> Int {
+        let serial = nextSerial
+        nextSerial += 1
+        candidateBySerial[serial] = c
+        candidateIndex.add(serial, selector: c.selects)
+        return serial
     }
 
     /// The candidates whose selector matches `object`, in order.
-    private mutating func selecting(_ object: Labelled) -> [Candidate] {
-        var positions: [Int] = []
-        indexedCandidates().candidates(for: object.labelMap, into: &positions)
-        positions.sort()
+    private func selecting(_ object: Labelled) -> [Candidate] {
+        var serials: [Int] = []
+        candidateIndex.candidates(for: object.labelMap, into: &serials)
+        serials.sort()
         var out: [Candidate] = []
         var last = -1
-        for p in positions where p != last {
-            last = p
-            if candidates[p].selects.matches(object.labels) { out.append(candidates[p]) }
+        for serial in serials where serial != last {
+            last = serial
+            if let c = candidateBySerial[serial], c.selects.matches(object.labels) { out.append(c) }
         }
+        // Equal keys only for one policy given twice; the sort is stable either way.
+        out.sort(by: Candidate.precedes)
         return out
     }
 
@@ -438,13 +454,13 @@ struct Resolver {
     }
 
     /// A local workload's tiers.
-    mutating func workloadTiers(_ id: EndpointID) -> TierLists {
+    func workloadTiers(_ id: EndpointID) -> TierLists {
         guard let index = labelledIndex[id] else { return TierLists() }
         return tiers(selecting(labelled[index]), filter: { !$0.untracked && !$0.preDNAT }, passAtEnd: false)
     }
 
     /// Fills a local host endpoint's tier lists (normal, forward, untracked, pre-DNAT).
-    mutating func hostTiers(_ endpoint: inout ResolvedEndpoint) {
+    func hostTiers(_ endpoint: inout ResolvedEndpoint) {
         guard let index = labelledIndex[endpoint.id] else { return }
         let set = selecting(labelled[index])
         endpoint.tiers = tiers(set, filter: { !$0.untracked && !$0.preDNAT }, passAtEnd: false)
