@@ -17,17 +17,22 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `address/prefix`; nil when the text is not one.
     public init?(_ text: some StringProtocol) {
-        guard let slash = text.firstIndex(of: "/") else { return nil }
-        let digits = text[text.index(after: slash)...]
-        guard !digits.isEmpty, digits.count <= 3, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
-              let len = Int(digits), let ip = IPAddress(text[..<slash])
-        else { return nil }
+        // On UTF-8 bytes: a `/` or a digit never occurs inside a multi-byte character.
+        let utf8 = text.utf8
+        guard let slash = utf8.firstIndex(of: UInt8(ascii: "/")) else { return nil }
+        var len = 0, count = 0
+        for byte in utf8[utf8.index(after: slash)...] {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), count < 3 else { return nil }
+            len = len * 10 + Int(byte - UInt8(ascii: "0"))
+            count += 1
+        }
+        guard count > 0, let ip = IPAddress(text[..<slash]) else { return nil }
         self.init(address: ip, prefixLength: len)
     }
 
     /// Parses a CIDR, or a bare address as a single-address CIDR (/32 or /128).
     public init?(ipOrCIDR text: some StringProtocol) {
-        if text.contains("/") {
+        if text.utf8.contains(UInt8(ascii: "/")) {
             self.init(text)
         } else {
             guard let ip = IPAddress(text) else { return nil }

@@ -30,7 +30,22 @@ struct LayoutBuilder {
         var byName: [String: String] = [:]
         for id in model.ipSets.keys { byName[IPSetName.main(id: id, family: family)] = id }
         for table in tables {
-            for chain in table.chains { for rule in chain.rules { for c in rule.match { if let n = c.ipSetName { ids.insert(n) } } } }
+            for chain in table.chains {
+                chain.rules.withUnsafeBufferPointer { rules in
+                    for r in rules.indices {
+                        rules[r].match.withUnsafeBufferPointer { match in
+                            for c in match.indices {
+                                switch match[c] {
+                                case .sourceIPSet(let n, _), .destinationIPSet(let n, _), .sourceIPPortSet(let n, _),
+                                     .destinationIPPortSet(let n, _):
+                                    ids.insert(n)
+                                default: continue
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
         return ids.sorted().compactMap { name in
             guard let id = byName[name], let set = model.ipSets[id] else { return nil }
@@ -87,6 +102,7 @@ struct LayoutBuilder {
     private func endpointChain(_ name: String, _ endpoint: ResolvedEndpoint, _ direction: PolicyDirection,
                                _ tiers: [ResolvedTier], kind: EndpointChainKind) -> Chain {
         var out: [ChainRule] = []
+        out.reserveCapacity(10 + tiers.reduce(0) { $0 + 2 + 2 * $1.policies.count } + 2 * endpoint.profiles.count)
         if kind == .workload || kind == .host || kind == .hostForward {
             out.append(ChainRule([.conntrack([.related, .established])], .accept))
             if !config.disableConntrackInvalidCheck { out.append(ChainRule([.conntrack(.invalid)], .drop)) }

@@ -159,10 +159,17 @@ public struct Table: Sendable, Hashable {
         var reachable = [Bool](repeating: false, count: chains.count)
         var stack: [Int] = []
         func visit(_ rules: [ChainRule]) {
-            for rule in rules {
-                guard let target = rule.action.target, let i = first[target], !reachable[i] else { continue }
-                reachable[i] = true
-                stack.append(i)
+            // Through the buffer: a `for rule in rules` copy retains every rule's arrays.
+            rules.withUnsafeBufferPointer { buffer in
+                for k in buffer.indices {
+                    switch buffer[k].action {
+                    case .jump(let target), .goto(let target):
+                        guard let i = first[target], !reachable[i] else { continue }
+                        reachable[i] = true
+                        stack.append(i)
+                    default: continue
+                    }
+                }
             }
         }
         for hook in hooks {
