@@ -78,9 +78,10 @@ struct Resolver {
     /// requires a label can match.
     private var objectsByLabel = LabelIndex()
 
-    /// Positions (in ``candidates`` or ``labelled``) by label key and value, plus the positions
-    /// of selectors that require no label. A lookup gives a superset of the matches (strings
-    /// compare by canonical equivalence here, bytewise in selectors); the selector decides.
+    /// Numbers (candidate serials, positions in ``labelled``) by label key and value, plus the
+    /// numbers of selectors that require no label. A lookup gives a superset of the matches
+    /// (strings compare by canonical equivalence here, bytewise in selectors); the selector
+    /// decides.
     struct LabelIndex {
         var byLabel: [String: [String: [Int]]] = [:]
         var unindexed: [Int] = []
@@ -109,7 +110,7 @@ struct Resolver {
             for value in Set(required.values) { remove(position, key: required.key, value: value) }
         }
 
-        /// The positions a label set `labels` may match, unsorted, possibly repeated.
+        /// The numbers a label set `labels` may match, unsorted, possibly repeated.
         func candidates(for labels: [String: String], into out: inout [Int]) {
             out += unindexed
             if labels.count <= byLabel.count {
@@ -429,7 +430,7 @@ struct Resolver {
             last = serial
             if let c = candidateBySerial[serial], c.selects.matches(object.labels) { out.append(c) }
         }
-        // Equal keys only for one policy given twice; the sort is stable either way.
+        // The order of ``candidates`` (keys tie only for one policy given twice: same id).
         out.sort(by: Candidate.precedes)
         return out
     }
