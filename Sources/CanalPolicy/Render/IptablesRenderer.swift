@@ -56,11 +56,10 @@ public struct IptablesRenderer: Sendable {
                     state = Self.nextHash(state, chain: change.name, body: body)
                     guard i >= change.firstChange else { continue }
                     if i < common {
-                        out.line("-R ", change.name, " ", String(i + 1), " ")
+                        out.text("-R ", change.name, " ", String(i + 1), " ")
                     } else {
-                        out.line("-A ", change.name, " ")
+                        out.text("-A ", change.name, " ")
                     }
-                    out.removeNewline()
                     out.hashedRule(state, body)
                 }
                 for _ in change.new.count..<max(change.new.count, change.old.count) {
@@ -154,12 +153,14 @@ public struct IptablesRenderer: Sendable {
 
         var string: String { String(decoding: bytes, as: UTF8.self) }
 
+        mutating func text(_ pieces: String...) {
+            for p in pieces { bytes += p.utf8 }
+        }
+
         mutating func line(_ pieces: String...) {
             for p in pieces { bytes += p.utf8 }
             bytes.append(UInt8(ascii: "\n"))
         }
-
-        mutating func removeNewline() { bytes.removeLast() }
 
         /// `-m comment --comment "cali:<hash>" <body>\n`
         mutating func hashedRule(_ state: [UInt8], _ body: [UInt8]) {
