@@ -110,6 +110,21 @@ public struct Selector: Sendable, Hashable, CustomStringConvertible {
     /// `!all()`, `global() || has(a)` is not constant, …); `nil` otherwise.
     public var constantResult: Bool? { storage.program.constant }
 
+    /// A label that every label set the selector matches carries with one of `values`: from a
+    /// top-level `key == "v"` or `key in {…}` (or one inside a top-level `&&`); nil when there is
+    /// none. For indexing selectors by label: a label set without `key` set to one of `values`
+    /// (compared bytewise) never matches, so only the others need ``matches(_:)-(LabelSet)``.
+    public var requiredLabel: (key: String, values: [String])? { Self.requiredLabel(of: storage.root) }
+
+    private static func requiredLabel(of node: Node) -> (key: String, values: [String])? {
+        switch node {
+        case .compare(let key, .equal, let value): (key, [value])
+        case .set(let key, false, let values): (key, values)
+        case .and(let operands): operands.lazy.compactMap(requiredLabel(of:)).first
+        default: nil
+        }
+    }
+
     /// The distinct label keys the selector mentions, sorted bytewise.
     public var labelKeys: [String] {
         var keys: [String] = []

@@ -73,6 +73,14 @@ import Testing
         #expect(CIDR(ipOrCIDR: "10.0.0.1")?.description == "10.0.0.1/32")
         #expect(CIDR(ipOrCIDR: "fd00::1")?.description == "fd00::1/128")
         #expect(CIDR("::/0")?.size == .max)
+        #expect(CIDR("10.0.0.0/024")?.prefixLength == 24)
+        #expect(CIDR("10.0.0.0/0024") == nil)
+        #expect(CIDR("10.0.0.0/2\u{301}") == nil)
+        #expect(CIDR("10.0.0.0/٢") == nil)
+        #expect(CIDR("10.0.0.0/ 8") == nil)
+        #expect(CIDR("10.0.0.0//8") == nil)
+        #expect(CIDR(Substring("x10.0.0.0/8").dropFirst())?.description == "10.0.0.0/8")
+        #expect(CIDR(ipOrCIDR: "10.0.0.0/8/8") == nil)
     }
 
     @Test func containmentAndOverlap() throws {

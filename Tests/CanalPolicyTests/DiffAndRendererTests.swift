@@ -146,4 +146,38 @@ import Testing
 
             """)
     }
+    /// The derived sets (port lists, negated ICMP type/code) an nft update adds and deletes are
+    /// exactly those the full scripts of the two states differ by, though the update looks only
+    /// at changed chains: shared sets stay, gained ones are added once, lost ones deleted.
+    @Test func nftUpdateAddsAndDeletesExactlyTheDerivedSetsThatDiffer() {
+        func ports(_ list: [UInt16]) -> MatchCriterion { .destinationPorts(PortList(list.map { PortRange($0) })!) }
+        func derived(_ script: String, _ verb: String) -> Set<String> {
+            Set(script.split(separator: "\n").compactMap { line -> String? in
+                let words = line.split(separator: " ")
+                guard line.hasPrefix(verb), let name = words.first(where: { $0.hasPrefix("canal-") }) else { return nil }
+                return String(name)
+            })
+        }
+        var rng = SeededGenerator(seed: 42)
+        let lists: [[UInt16]] = [[80, 443], [80, 443, 8080], [22, 23], [5432, 5433], [1, 3]]
+        func randomChains() -> [Chain] {
+            (0..<6).compactMap { i -> Chain? in
+                guard Bool.random(using: &rng) else { return nil }
+                let rules = (0..<Int.random(in: 0...3, using: &rng)).map { _ -> ChainRule in
+                    var match: [MatchCriterion] = [.ipProtocol(.tcp), ports(lists.randomElement(using: &rng)!)]
+                    if Bool.random(using: &rng) { match = [.ipProtocol(.icmp), .icmp(type: 8, code: UInt8.random(in: 0...1, using: &rng), negated: true)] }
+                    return ChainRule(match, .accept)
+                }
+                return Chain("cali-c\(i)", rules)
+            }
+        }
+        for _ in 0..<300 {
+            let old = Self.ruleSet(chains: randomChains(), sets: []), new = Self.ruleSet(chains: randomChains(), sets: [])
+            let before = derived(NftablesRenderer().script(old), "\tset ")
+            let after = derived(NftablesRenderer().script(new), "\tset ")
+            let update = NftablesRenderer().script(RuleSetDiff(from: old, to: new))
+            #expect(derived(update, "add set ") == after.subtracting(before), "\(update)")
+            #expect(derived(update, "delete set ") == before.subtracting(after), "\(update)")
+        }
+    }
 }

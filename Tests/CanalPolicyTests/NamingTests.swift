@@ -10,6 +10,16 @@ import Testing
         #expect(ChainName.lengthLimited(prefix: "cali-pi-", suffix: "") == "cali-pi-_")
     }
 
+    /// Felix's comment rule: one `_` per character outside `[A-Za-z0-9_ @%+=:,./-]` (a
+    /// multi-byte character too), at most 256 characters.
+    @Test func commentsAreSanitized() {
+        #expect(sanitizedComment("Policy default/web-1 ingress: ok.") == "Policy default/web-1 ingress: ok.")
+        #expect(sanitizedComment("a\"b'c\n(d)é😀z") == "a_b_c__d___z")
+        #expect(sanitizedComment(String(repeating: "x", count: 300)) == String(repeating: "x", count: 256))
+        #expect(sanitizedComment(String(repeating: "é", count: 300)) == String(repeating: "_", count: 256))
+        #expect(sanitizedComment("") == "")
+    }
+
     @Test func chainNames() {
         let long = PolicyChainID(kind: .networkPolicy, namespace: "default", name: "allow-frontend-to-backend")
         #expect(ChainName.policy(long, .ingress) == "cali-pi-_owbIPjETZHWce0m416k")

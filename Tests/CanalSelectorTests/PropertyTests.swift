@@ -221,6 +221,32 @@ struct PropertyTests {
         }
     }
 
+    @Test("a required label is present, with one of its values, wherever the selector matches")
+    func requiredLabelIsNecessary() async {
+        await propertyCheck(count: 1_500, input: sampleGen) { sample in
+            guard let selector = try? Selector(sample.text) else {
+                Issue.record("\(sample.text) did not parse")
+                return
+            }
+            guard let required = selector.requiredLabel else { return }
+            for labels in sample.labels where selector.matches(labels) {
+                let value = labels[required.key].map { Array($0.utf8) }
+                #expect(value.map { v in required.values.contains { Array($0.utf8) == v } } == true,
+                        "\(sample.text) matches \(labels) without \(required.key) in \(required.values)")
+            }
+        }
+    }
+
+    @Test func requiredLabelExamples() throws {
+        #expect(try Selector("app == 'web'").requiredLabel.map { [$0.key] + $0.values } == ["app", "web"])
+        #expect(try Selector("has(x) && env in {'a', 'b'} && app == 'c'").requiredLabel.map { [$0.key] + $0.values } == ["env", "a", "b"])
+        #expect(try Selector("app != 'web'").requiredLabel == nil)
+        #expect(try Selector("app == 'web' || app == 'db'").requiredLabel == nil)
+        #expect(try Selector("!(app == 'web')").requiredLabel == nil)
+        #expect(try Selector("env not in {'a'}").requiredLabel == nil)
+        #expect(Selector.all.requiredLabel == nil)
+    }
+
     @Test("canonical → parse → canonical is stable, minding the !! quirk")
     func canonicalRoundTrip() async {
         await propertyCheck(count: 1_500, input: sampleGen) { sample in

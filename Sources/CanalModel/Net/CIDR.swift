@@ -17,22 +17,34 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `address/prefix`; nil when the text is not one.
     public init?(_ text: some StringProtocol) {
-        guard let slash = text.firstIndex(of: "/") else { return nil }
-        let digits = text[text.index(after: slash)...]
-        guard !digits.isEmpty, digits.count <= 3, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
-              let len = Int(digits), let ip = IPAddress(text[..<slash])
-        else { return nil }
+        guard let (ip, len) = Self.parse(Array(text.utf8)) else { return nil }
         self.init(address: ip, prefixLength: len)
     }
 
     /// Parses a CIDR, or a bare address as a single-address CIDR (/32 or /128).
     public init?(ipOrCIDR text: some StringProtocol) {
-        if text.contains("/") {
-            self.init(text)
+        let utf8 = Array(text.utf8)
+        if utf8.contains(UInt8(ascii: "/")) {
+            guard let (ip, len) = Self.parse(utf8) else { return nil }
+            self.init(address: ip, prefixLength: len)
         } else {
-            guard let ip = IPAddress(text) else { return nil }
+            guard let ip = IPAddress(utf8: utf8[...]) else { return nil }
             self.init(address: ip, prefixLength: ip.family.bitCount)
         }
+    }
+
+    /// `address/prefix` from UTF-8 bytes (a `/` or a digit never occurs inside a multi-byte
+    /// character); the prefix is not range-checked yet.
+    private static func parse(_ utf8: [UInt8]) -> (IPAddress, Int)? {
+        guard let slash = utf8.firstIndex(of: UInt8(ascii: "/")) else { return nil }
+        var len = 0, count = 0
+        for byte in utf8[(slash + 1)...] {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), count < 3 else { return nil }
+            len = len * 10 + Int(byte - UInt8(ascii: "0"))
+            count += 1
+        }
+        guard count > 0, let ip = IPAddress(utf8: utf8[..<slash]) else { return nil }
+        return (ip, len)
     }
 
     /// The family.

@@ -42,16 +42,20 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Parses an address; nil when the text is not one.
     public init?(_ text: some StringProtocol) {
-        let utf8 = Array(text.utf8)
+        self.init(utf8: Array(text.utf8)[...])
+    }
+
+    /// Parses an address from its UTF-8 bytes.
+    init?(utf8: ArraySlice<UInt8>) {
         if utf8.contains(UInt8(ascii: ":")) {
-            guard let v = IPAddress.parseV6(utf8[...]) else { return nil }
+            guard let v = IPAddress.parseV6(utf8) else { return nil }
             if v >> 32 == 0xFFFF {
                 self.init(family: .v4, value: v & 0xFFFF_FFFF)
             } else {
                 self.init(family: .v6, value: v)
             }
         } else {
-            guard let v = IPAddress.parseV4(utf8[...]) else { return nil }
+            guard let v = IPAddress.parseV4(utf8) else { return nil }
             self.init(family: .v4, value: UInt128(v))
         }
     }

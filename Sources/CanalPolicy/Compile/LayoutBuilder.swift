@@ -30,7 +30,22 @@ struct LayoutBuilder {
         var byName: [String: String] = [:]
         for id in model.ipSets.keys { byName[IPSetName.main(id: id, family: family)] = id }
         for table in tables {
-            for chain in table.chains { for rule in chain.rules { for c in rule.match { if let n = c.ipSetName { ids.insert(n) } } } }
+            for chain in table.chains {
+                chain.rules.withUnsafeBufferPointer { rules in
+                    for r in rules.indices {
+                        rules[r].match.withUnsafeBufferPointer { match in
+                            for c in match.indices {
+                                switch match[c] {
+                                case .sourceIPSet(let n, _), .destinationIPSet(let n, _), .sourceIPPortSet(let n, _),
+                                     .destinationIPPortSet(let n, _):
+                                    ids.insert(n)
+                                default: continue
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
         return ids.sorted().compactMap { name in
             guard let id = byName[name], let set = model.ipSets[id] else { return nil }
@@ -87,6 +102,7 @@ struct LayoutBuilder {
     private func endpointChain(_ name: String, _ endpoint: ResolvedEndpoint, _ direction: PolicyDirection,
                                _ tiers: [ResolvedTier], kind: EndpointChainKind) -> Chain {
         var out: [ChainRule] = []
+        out.reserveCapacity(10 + tiers.reduce(0) { $0 + 2 + 2 * $1.policies.count } + 2 * endpoint.profiles.count)
         if kind == .workload || kind == .host || kind == .hostForward {
             out.append(ChainRule([.conntrack([.related, .established])], .accept))
             if !config.disableConntrackInvalidCheck { out.append(ChainRule([.conntrack(.invalid)], .drop)) }
@@ -197,8 +213,10 @@ struct LayoutBuilder {
 
     private func filterTable() -> Table {
         let all = marks.all
-        let workloads = model.endpoints.filter { !$0.isHost }
-        let hosts = model.endpoints.filter(\.isHost)
+        // Positions, not copies: an endpoint holds many arrays.
+        let endpoints = model.endpoints
+        let workloads = endpoints.indices.filter { !endpoints[$0].isHost }
+        let hosts = endpoints.indices.filter { endpoints[$0].isHost }
         var chains: [Chain] = []
         var forward: [ChainRule] = [
             ChainRule([], .clearMark(all & ~marks.accept)),
@@ -242,23 +260,32 @@ struct LayoutBuilder {
         toHost.append(ChainRule([], action, comments: ["Configured DefaultEndpointToHostAction"]))
         chains.append(Chain(ChainName.workloadToHost, toHost))
 
+        var egressNames: [String] = [], ingressNames: [String] = []
+        egressNames.reserveCapacity(workloads.count)
+        ingressNames.reserveCapacity(workloads.count)
+        for i in workloads {
+            egressNames.append(ChainName.workloadEndpoint(endpoints[i].interface, .egress))
+            ingressNames.append(ChainName.workloadEndpoint(endpoints[i].interface, .ingress))
+        }
         chains += dispatch(ChainName.fromWorkloadDispatch,
-                           workloads.map { ($0.interface, ChainName.workloadEndpoint($0.interface, .egress)) }, inbound: true)
+                           zip(workloads, egressNames).map { (endpoints[$0].interface, $1) }, inbound: true)
         chains += dispatch(ChainName.toWorkloadDispatch,
-                           workloads.map { ($0.interface, ChainName.workloadEndpoint($0.interface, .ingress)) }, inbound: false)
+                           zip(workloads, ingressNames).map { (endpoints[$0].interface, $1) }, inbound: false)
 
         var policyIDs = Set<PolicyChainID>()
         var profiles = Set<String>()
-        for endpoint in workloads {
+        chains.reserveCapacity(chains.count + 2 * workloads.count)
+        for (n, i) in workloads.enumerated() {
             for d in PolicyDirection.allCases {
-                chains.append(endpointChain(ChainName.workloadEndpoint(endpoint.interface, d), endpoint, d, endpoint.tiers[d], kind: .workload))
-                for tier in endpoint.tiers[d] { policyIDs.formUnion(tier.policies) }
+                let tiers = d == .ingress ? endpoints[i].tiers.ingress : endpoints[i].tiers.egress
+                chains.append(endpointChain(d == .ingress ? ingressNames[n] : egressNames[n], endpoints[i], d, tiers, kind: .workload))
+                for tier in tiers { policyIDs.formUnion(tier.policies) }
             }
-            profiles.formUnion(endpoint.profiles)
+            profiles.formUnion(endpoints[i].profiles)
         }
         // Host endpoints: INPUT/OUTPUT chains, and forward chains for applyOnForward policy.
         var fromHost: [ChainRule] = [], toHostEP: [ChainRule] = [], fromFwd: [ChainRule] = [], toFwd: [ChainRule] = []
-        for endpoint in hosts {
+        for endpoint in hosts.map({ endpoints[$0] }) {
             let iface = endpoint.interface
             let fh = ChainName.hostEndpoint(iface, .ingress), th = ChainName.hostEndpoint(iface, .egress)
             let fhfw = ChainName.hostEndpoint(iface, .ingress, forward: true), thfw = ChainName.hostEndpoint(iface, .egress, forward: true)

@@ -12,6 +12,8 @@ struct Resolver {
     struct Labelled {
         var id: EndpointID?
         var labels: LabelSet
+        /// The same labels as a dictionary (to look them up in the indexes).
+        var labelMap: [String: String]
         var nets: [CIDR]
         var ports: [(name: String, proto: UInt8, port: UInt16)]
     }
@@ -55,7 +57,7 @@ struct Resolver {
     /// Which labelled objects contribute each net (to keep members another object still gives).
     private var ownersByNet: [CIDR: [Int]] = [:]
     private(set) var ipSets: [String: LogicalIPSet] = [:]
-    private var setSources: [String: SetSource] = [:]
+    private(set) var setSources: [String: SetSource] = [:]
     /// How many rule references (of policies and profiles) each set has.
     private var setUsers: [String: Int] = [:]
     /// Sets created since the last ``clearCreatedSets()``.
@@ -65,7 +67,59 @@ struct Resolver {
     private var tierSpecs: [String: TierSpec] = [:]
     /// Policies sorted by ``Candidate/precedes(_:_:)``.
     private(set) var candidates: [Candidate] = []
+    /// A serial number per candidate (parallel to ``candidates``), for ``candidateIndex``.
+    private var candidateSerials: [Int] = []
+    private var candidateBySerial: [Int: Candidate] = [:]
+    private var nextSerial = 0
+    /// Candidate serials by the label their selector requires.
+    private var candidateIndex = LabelIndex()
     private var tierOrder: [(String, Bool)] = []
+    /// Indexes into ``labelled`` by label (key, then value): the objects a selector that
+    /// requires a label can match.
+    private var objectsByLabel = LabelIndex()
+
+    /// Numbers (candidate serials, positions in ``labelled``) by label key and value, plus the
+    /// numbers of selectors that require no label. A lookup gives a superset of the matches
+    /// (strings compare by canonical equivalence here, bytewise in selectors); the selector
+    /// decides.
+    struct LabelIndex {
+        var byLabel: [String: [String: [Int]]] = [:]
+        var unindexed: [Int] = []
+
+        mutating func add(_ position: Int, key: String, value: String) {
+            byLabel[key, default: [:]][value, default: []].append(position)
+        }
+
+        mutating func remove(_ position: Int, key: String, value: String) {
+            guard let i = byLabel[key]?[value]?.firstIndex(of: position) else { return }
+            byLabel[key]![value]!.remove(at: i)
+        }
+
+        /// Adds `position` under every value of the label `selector` requires, or as unindexed.
+        mutating func add(_ position: Int, selector: Selector) {
+            guard let required = selector.requiredLabel else { return unindexed.append(position) }
+            // `in` values are distinct bytewise, not necessarily as Strings.
+            for value in Set(required.values) { add(position, key: required.key, value: value) }
+        }
+
+        mutating func remove(_ position: Int, selector: Selector) {
+            guard let required = selector.requiredLabel else {
+                if let i = unindexed.firstIndex(of: position) { unindexed.remove(at: i) }
+                return
+            }
+            for value in Set(required.values) { remove(position, key: required.key, value: value) }
+        }
+
+        /// The numbers a label set `labels` may match, unsorted, possibly repeated.
+        func candidates(for labels: [String: String], into out: inout [Int]) {
+            out += unindexed
+            if labels.count <= byLabel.count {
+                for (key, value) in labels { if let list = byLabel[key]?[value] { out += list } }
+            } else {
+                for (key, byValue) in byLabel { if let value = labels[key], let list = byValue[value] { out += list } }
+            }
+        }
+    }
 
     init(node: String, configuration: DataplaneConfiguration) {
         self.node = node
@@ -81,40 +135,42 @@ struct Resolver {
 
         // Every label-bearing object of the cluster.
         var addresses: [EndpointID: [IPAddress]] = [:]
-        var localWorkloads: [(EndpointID, WorkloadEndpoint, [IPAddress])] = []
-        var localHosts: [(EndpointID, HostEndpoint, [IPAddress])] = []
-        for wep in cluster.workloadEndpoints {
+        // Local endpoints by position in the cluster (sorting the resources themselves would
+        // move every one of them).
+        var localWorkloads: [(id: EndpointID, index: Int, ips: [IPAddress])] = []
+        var localHosts: [(id: EndpointID, index: Int, ips: [IPAddress])] = []
+        for (position, wep) in cluster.workloadEndpoints.enumerated() {
             let id = Self.id(of: wep)
             let labels = effectiveLabels(Self.ownLabels(wep), profiles: wep.spec.profiles ?? [])
             let ips = (wep.spec.ipNetworks ?? []).compactMap { CIDR(ipOrCIDR: $0)?.address }
             addresses[id] = ips
             addLabelled(Labelled(
-                id: id, labels: LabelSet(labels), nets: ips.map(Self.hostNet),
+                id: id, labels: LabelSet(labels), labelMap: labels, nets: ips.map(Self.hostNet),
                 ports: (wep.spec.ports ?? []).map { ($0.name, $0.protocol.protocolNumber, $0.port) }))
             if wep.spec.node == node, let iface = wep.spec.interfaceName, !iface.isEmpty {
-                localWorkloads.append((id, wep, ips))
+                localWorkloads.append((id, position, ips))
             }
         }
-        for hep in cluster.hostEndpoints {
+        for (position, hep) in cluster.hostEndpoints.enumerated() {
             let id = EndpointID.host(name: hep.metadata.name ?? "")
             let labels = effectiveLabels(hep.metadata.labels ?? [:], profiles: hep.spec.profiles ?? [])
             let ips = (hep.spec.expectedIPs ?? []).compactMap { IPAddress($0) }
             addresses[id] = ips
             addLabelled(Labelled(
-                id: id, labels: LabelSet(labels), nets: ips.map(Self.hostNet),
+                id: id, labels: LabelSet(labels), labelMap: labels, nets: ips.map(Self.hostNet),
                 ports: (hep.spec.ports ?? []).map { ($0.name, $0.protocol.protocolNumber, $0.port) }))
             if hep.spec.node == node, let iface = hep.spec.interfaceName, !iface.isEmpty, iface != "*" {
-                localHosts.append((id, hep, ips))
+                localHosts.append((id, position, ips))
             }
         }
         for set in cluster.networkSets {
             var labels = set.metadata.labels ?? [:]
             labels[CalicoLabel.namespace] = set.metadata.namespace ?? "default"
-            addLabelled(Labelled(id: nil, labels: LabelSet(labels), nets: Self.memberNets(set.spec.nets), ports: []))
+            addLabelled(Labelled(id: nil, labels: LabelSet(labels), labelMap: labels, nets: Self.memberNets(set.spec.nets), ports: []))
         }
         for set in cluster.globalNetworkSets {
-            addLabelled(Labelled(
-                id: nil, labels: LabelSet(set.metadata.labels ?? [:]), nets: Self.memberNets(set.spec.nets), ports: []))
+            let labels = set.metadata.labels ?? [:]
+            addLabelled(Labelled(id: nil, labels: LabelSet(labels), labelMap: labels, nets: Self.memberNets(set.spec.nets), ports: []))
         }
 
         // Policies, with their endpoint selectors.
@@ -124,6 +180,7 @@ struct Resolver {
         for np in cluster.networkPolicies { found.append(try candidate(np)) }
         found.sort(by: Candidate.precedes)
         candidates = found
+        for c in candidates { candidateSerials.append(indexCandidate(c)) }
         for c in candidates {
             policies[c.policy.id] = c.policy
             countUsers(of: c.policy.ingress + c.policy.egress, by: 1)
@@ -140,19 +197,21 @@ struct Resolver {
 
         var endpoints: [ResolvedEndpoint] = []
         var seenInterfaces = Set<String>()
-        for (id, wep, ips) in localWorkloads.sorted(by: { $0.0 < $1.0 }) {
-            let iface = wep.spec.interfaceName!
+        for (id, position, ips) in localWorkloads.sorted(by: { $0.id < $1.id }) {
+            let spec = cluster.workloadEndpoints[position].spec
+            let iface = spec.interfaceName!
             // Two endpoints claiming one interface: the smallest id wins, as in Felix.
             guard seenInterfaces.insert(iface).inserted else { continue }
             endpoints.append(ResolvedEndpoint(
-                id: id, interface: iface, addresses: ips, profiles: wep.spec.profiles ?? [],
+                id: id, interface: iface, addresses: ips, profiles: spec.profiles ?? [],
                 tiers: workloadTiers(id)))
         }
-        for (id, hep, ips) in localHosts.sorted(by: { $0.0 < $1.0 }) {
-            let iface = hep.spec.interfaceName!
+        for (id, position, ips) in localHosts.sorted(by: { $0.id < $1.id }) {
+            let spec = cluster.hostEndpoints[position].spec
+            let iface = spec.interfaceName!
             guard seenInterfaces.insert(iface).inserted else { continue }
             var endpoint = ResolvedEndpoint(
-                id: id, interface: iface, addresses: ips, profiles: hep.spec.profiles ?? [], tiers: TierLists())
+                id: id, interface: iface, addresses: ips, profiles: spec.profiles ?? [], tiers: TierLists())
             hostTiers(&endpoint)
             endpoints.append(endpoint)
         }
@@ -195,11 +254,12 @@ struct Resolver {
         let index = labelled.count
         labelled.append(object)
         if let id = object.id { labelledIndex[id] = index }
+        for (key, value) in object.labelMap { objectsByLabel.add(index, key: key, value: value) }
         for net in object.nets { ownersByNet[net, default: []].append(index) }
     }
 
     /// The members `object` gives the set `source` describes.
-    private func contributions(of object: Labelled, to source: SetSource) -> [IPSetMember] {
+    func contributions(of object: Labelled, to source: SetSource) -> [IPSetMember] {
         guard source.selector.matches(object.labels) else { return [] }
         guard let named = source.namedPort else { return object.nets.map { .net($0) } }
         guard object.id != nil else { return [] }
@@ -217,7 +277,10 @@ struct Resolver {
         let before = labelled[index]
         var after = before
         after.labels = LabelSet(labels)
+        after.labelMap = labels
         labelled[index] = after
+        for (key, value) in before.labelMap where labels[key] != value { objectsByLabel.remove(index, key: key, value: value) }
+        for (key, value) in labels where before.labelMap[key] != value { objectsByLabel.add(index, key: key, value: value) }
         var changed: [String] = []
         for (setID, source) in setSources {
             let old = contributions(of: before, to: source)
@@ -299,10 +362,14 @@ struct Resolver {
         var old: Candidate?
         if let i = candidates.firstIndex(where: { $0.policy.id == id }) {
             old = candidates.remove(at: i)
+            let serial = candidateSerials.remove(at: i)
+            candidateIndex.remove(serial, selector: old!.selects)
+            candidateBySerial[serial] = nil
         }
         if let new {
             let i = candidates.firstIndex { Candidate.precedes(new, $0) } ?? candidates.count
             candidates.insert(new, at: i)
+            candidateSerials.insert(indexCandidate(new), at: i)
             countUsers(of: new.policy.ingress + new.policy.egress, by: 1)
         }
         if let old { countUsers(of: old.policy.ingress + old.policy.egress, by: -1) }
@@ -343,9 +410,34 @@ struct Resolver {
         tierOrder = tierSequence(Set(candidates.map(\.policy.tier)))
     }
 
-    /// The tier lists of the candidates that `labels` selects and `filter` admits.
-    func tiers(_ labels: LabelSet, filter: (ResolvedPolicy) -> Bool, passAtEnd: Bool) -> TierLists {
-        let matching = candidates.filter { filter($0.policy) && $0.selects.matches(labels) }
+    /// Gives `c` a serial number and indexes it.
+    private mutating func indexCandidate(_ c: Candidate) -> Int {
+        let serial = nextSerial
+        nextSerial += 1
+        candidateBySerial[serial] = c
+        candidateIndex.add(serial, selector: c.selects)
+        return serial
+    }
+
+    /// The candidates whose selector matches `object`, in order.
+    private func selecting(_ object: Labelled) -> [Candidate] {
+        var serials: [Int] = []
+        candidateIndex.candidates(for: object.labelMap, into: &serials)
+        serials.sort()
+        var out: [Candidate] = []
+        var last = -1
+        for serial in serials where serial != last {
+            last = serial
+            if let c = candidateBySerial[serial], c.selects.matches(object.labels) { out.append(c) }
+        }
+        // The order of ``candidates`` (keys tie only for one policy given twice: same id).
+        out.sort(by: Candidate.precedes)
+        return out
+    }
+
+    /// The tier lists of `selected` (in order) that `filter` admits.
+    func tiers(_ selected: [Candidate], filter: (ResolvedPolicy) -> Bool, passAtEnd: Bool) -> TierLists {
+        let matching = selected.filter { filter($0.policy) }
         var lists = TierLists()
         guard !matching.isEmpty else { return lists }
         for direction in PolicyDirection.allCases {
@@ -365,13 +457,13 @@ struct Resolver {
     /// A local workload's tiers.
     func workloadTiers(_ id: EndpointID) -> TierLists {
         guard let index = labelledIndex[id] else { return TierLists() }
-        return tiers(labelled[index].labels, filter: { !$0.untracked && !$0.preDNAT }, passAtEnd: false)
+        return tiers(selecting(labelled[index]), filter: { !$0.untracked && !$0.preDNAT }, passAtEnd: false)
     }
 
     /// Fills a local host endpoint's tier lists (normal, forward, untracked, pre-DNAT).
     func hostTiers(_ endpoint: inout ResolvedEndpoint) {
         guard let index = labelledIndex[endpoint.id] else { return }
-        let set = labelled[index].labels
+        let set = selecting(labelled[index])
         endpoint.tiers = tiers(set, filter: { !$0.untracked && !$0.preDNAT }, passAtEnd: false)
         endpoint.forwardTiers = tiers(set, filter: { $0.applyOnForward && !$0.untracked && !$0.preDNAT }, passAtEnd: false)
         endpoint.untrackedTiers = tiers(set, filter: { $0.untracked }, passAtEnd: true)
@@ -581,11 +673,22 @@ struct Resolver {
     private mutating func makeSet(_ id: String, _ source: SetSource) -> String {
         if ipSets[id] == nil {
             var members = Set<IPSetMember>()
+            // Only the objects that carry the label the selector requires, if it requires one.
+            var positions: [Int]?
+            if let required = source.selector.requiredLabel {
+                var list: [Int] = []
+                for value in Set(required.values) { list += objectsByLabel.byLabel[required.key]?[value] ?? [] }
+                positions = list
+            }
             if source.namedPort == nil {
                 // The common case, without the per-object array.
-                for object in labelled where source.selector.matches(object.labels) {
+                func add(_ object: Labelled) {
+                    guard source.selector.matches(object.labels) else { return }
                     for net in object.nets { members.insert(.net(net)) }
                 }
+                if let positions { for p in positions { add(labelled[p]) } } else { for object in labelled { add(object) } }
+            } else if let positions {
+                for p in positions { members.formUnion(contributions(of: labelled[p], to: source)) }
             } else {
                 for object in labelled { members.formUnion(contributions(of: object, to: source)) }
             }

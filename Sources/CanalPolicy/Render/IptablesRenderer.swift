@@ -11,23 +11,21 @@ public struct IptablesRenderer: Sendable {
     /// Complete input for `iptables-restore` *without* `--noflush`: each table is replaced
     /// whole (kernel chains included: their hooks are written with `-A`, inserted ones first).
     public func restoreInput(_ ruleSet: RuleSet) -> String {
-        var out = ""
+        var out = Output()
+        let family = ruleSet.family
         for table in ruleSet.tables {
-            out += "*\(table.name.rawValue)\n"
-            for chain in table.chains { out += ":\(chain.name) - [0:0]\n" }
-            for chain in table.chains { out += appendLines(chain.name, chain.rules, family: ruleSet.family) }
+            out.line("*", table.name.rawValue)
+            for chain in table.chains { out.line(":", chain.name, " - [0:0]") }
+            for chain in table.chains { out.appendLines(chain.name, chain.rules, family: family, renderer: self) }
             for hook in table.hooks {
-                let hashes = insertHashes(hook, family: ruleSet.family)
-                for (rule, hash) in zip(hook.inserted, hashes) {
-                    out += "-A \(hook.chain) \(fragment(rule, hash: hash, family: ruleSet.family))\n"
-                }
+                out.hashedLines("-A ", hook.chain, "", hashChain: hook.chain, hook.inserted, family: family, renderer: self)
             }
             for hook in table.hooks {
-                out += appendLines(hook.chain, hook.appended, family: ruleSet.family, hashChain: hook.chain + "*appends*")
+                out.appendLines(hook.chain, hook.appended, family: family, hashChain: hook.chain + "*appends*", renderer: self)
             }
-            out += "COMMIT\n"
+            out.line("COMMIT")
         }
-        return out
+        return out.string
     }
 
     /// Input for `iptables-restore --noflush` that takes the kernel from `diff.old` to
@@ -37,78 +35,166 @@ public struct IptablesRenderer: Sendable {
     /// deleted by value and re-added. Empty when no table changes.
     public func restoreInput(_ diff: RuleSetDiff) -> String {
         let family = diff.new.family
-        var out = ""
+        var out = Output()
         for table in diff.tables {
-            out += "*\(table.name.rawValue)\n"
-            for chain in table.added { out += ":\(chain.name) - -\n" }
-            for chain in table.removed { out += ":\(chain.name) - -\n" }
+            out.line("*", table.name.rawValue)
+            for chain in table.added { out.line(":", chain.name, " - -") }
+            for chain in table.removed { out.line(":", chain.name, " - -") }
             for hooks in table.changedHooks {
                 let old = hooks.old
-                for (rule, hash) in zip(old.inserted, insertHashes(old, family: family)) {
-                    out += "-D \(old.chain) \(fragment(rule, hash: hash, family: family))\n"
-                }
-                for (rule, hash) in zip(old.appended, hashes(old.chain + "*appends*", old.appended, family: family)) {
-                    out += "-D \(old.chain) \(fragment(rule, hash: hash, family: family))\n"
-                }
+                out.hashedLines("-D ", old.chain, "", hashChain: old.chain, old.inserted, family: family, renderer: self)
+                out.hashedLines("-D ", old.chain, "", hashChain: old.chain + "*appends*", old.appended, family: family, renderer: self)
             }
-            for chain in table.added { out += appendLines(chain.name, chain.rules, family: family) }
+            for chain in table.added { out.appendLines(chain.name, chain.rules, family: family, renderer: self) }
             for change in table.changed {
-                let newHashes = hashes(change.name, change.new, family: family)
                 let common = min(change.old.count, change.new.count)
-                for i in change.firstChange..<max(common, change.firstChange) {
-                    out += "-R \(change.name) \(i + 1) \(fragment(change.new[i], hash: newHashes[i], family: family))\n"
-                }
-                for i in max(common, change.firstChange)..<change.new.count {
-                    out += "-A \(change.name) \(fragment(change.new[i], hash: newHashes[i], family: family))\n"
+                var state = Self.initialHash(change.name)
+                var body: [UInt8] = []
+                for i in 0..<change.new.count {
+                    body.removeAll(keepingCapacity: true)
+                    appendBody(change.new[i], family: family, to: &body)
+                    state = Self.nextHash(state, chain: change.name, body: body)
+                    guard i >= change.firstChange else { continue }
+                    if i < common {
+                        out.text("-R ", change.name, " ", String(i + 1), " ")
+                    } else {
+                        out.text("-A ", change.name, " ")
+                    }
+                    out.hashedRule(state, body)
                 }
                 for _ in change.new.count..<max(change.new.count, change.old.count) {
-                    out += "-D \(change.name) \(change.new.count + 1)\n"
+                    out.line("-D ", change.name, " ", String(change.new.count + 1))
                 }
             }
             for hooks in table.changedHooks {
                 let new = hooks.new
                 let hashes = insertHashes(new, family: family)
                 for (rule, hash) in zip(new.inserted, hashes).reversed() {
-                    out += "-I \(new.chain) \(fragment(rule, hash: hash, family: family))\n"
+                    out.line("-I ", new.chain, " ", fragment(rule, hash: hash, family: family))
                 }
             }
             for hooks in table.changedHooks {
-                out += appendLines(hooks.new.chain, hooks.new.appended, family: family, hashChain: hooks.new.chain + "*appends*")
+                out.appendLines(hooks.new.chain, hooks.new.appended, family: family, hashChain: hooks.new.chain + "*appends*", renderer: self)
             }
-            for chain in table.removed { out += "--delete-chain \(chain.name)\n" }
-            out += "COMMIT\n"
+            for chain in table.removed { out.line("--delete-chain ", chain.name) }
+            out.line("COMMIT")
         }
-        return out
+        return out.string
     }
 
     /// Felix's rule hashes for `rules` in chain `chain`: `h0 = SHA-224(chain)`,
     /// `h(i) = SHA-224(h(i-1) ‖ "-A <chain> HASH <rule>")`, each shown as the first 16
     /// characters of its base64url form.
     public func hashes(_ chain: String, _ rules: [ChainRule], family: IPAddress.Family) -> [String] {
-        var state = SHA2.sha224(Array(chain.utf8))
+        var state = Self.initialHash(chain)
+        var body: [UInt8] = []
         return rules.map { rule in
-            state = SHA2.sha224(state + Array("-A \(chain) HASH \(fragment(rule, hash: nil, family: family))".utf8))
-            return String(Base64URL.encodeNoPadding(state).prefix(16))
+            body.removeAll(keepingCapacity: true)
+            appendBody(rule, family: family, to: &body)
+            state = Self.nextHash(state, chain: chain, body: body)
+            return Self.shown(state)
         }
     }
 
     /// One rule's text after `-A <chain> `: hash comment, comments, criteria, action.
     public func fragment(_ rule: ChainRule, hash: String?, family: IPAddress.Family) -> String {
-        var parts: [String] = []
-        if let hash { parts.append("-m comment --comment \"cali:\(hash)\"") }
-        for comment in rule.comments { parts.append("-m comment --comment \"\(sanitizedComment(comment))\"") }
-        for criterion in rule.match { parts.append(render(criterion, family: family)) }
-        parts.append(render(rule.action))
-        return parts.joined(separator: " ")
+        var out: [UInt8] = []
+        if let hash {
+            out += Self.hashCommentStart
+            out += hash.utf8
+            out += Self.hashCommentEnd
+        }
+        appendBody(rule, family: family, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static let hashCommentStart = Array("-m comment --comment \"cali:".utf8)
+    private static let hashCommentEnd = Array("\" ".utf8)
+
+    static func initialHash(_ chain: String) -> [UInt8] { SHA2.sha224(Array(chain.utf8)) }
+
+    /// The hash after `state` of the rule whose fragment (without hash) is `body`.
+    static func nextHash(_ state: [UInt8], chain: String, body: [UInt8]) -> [UInt8] {
+        var input: [UInt8] = []
+        input.reserveCapacity(state.count + chain.utf8.count + body.count + 9)
+        input += state
+        input += "-A ".utf8
+        input += chain.utf8
+        input += " HASH ".utf8
+        input += body
+        return SHA2.sha224(input)
+    }
+
+    /// The 16 characters of a hash that the comment shows.
+    static func shown(_ state: [UInt8]) -> String { String(Base64URL.encodeNoPadding(state).prefix(16)) }
+
+    /// A rule's text without the hash comment: comments, criteria, action, space-separated.
+    func appendBody(_ rule: ChainRule, family: IPAddress.Family, to out: inout [UInt8]) {
+        var first = true
+        func part(_ text: String) {
+            if !first { out.append(UInt8(ascii: " ")) }
+            first = false
+            out += text.utf8
+        }
+        for comment in rule.comments { part("-m comment --comment \"\(sanitizedComment(comment))\"") }
+        for criterion in rule.match { part(render(criterion, family: family)) }
+        part(render(rule.action))
     }
 
     private func insertHashes(_ hook: KernelChainHooks, family: IPAddress.Family) -> [String] {
         hashes(hook.chain, hook.inserted, family: family)
     }
 
-    private func appendLines(_ chain: String, _ rules: [ChainRule], family: IPAddress.Family, hashChain: String? = nil) -> String {
-        let hashes = hashes(hashChain ?? chain, rules, family: family)
-        return zip(rules, hashes).map { "-A \(chain) \(fragment($0, hash: $1, family: family))\n" }.joined()
+    /// Restore input under construction, as bytes.
+    private struct Output {
+        var bytes: [UInt8] = []
+
+        init() { bytes.reserveCapacity(1 << 16) }
+
+        var string: String { String(decoding: bytes, as: UTF8.self) }
+
+        mutating func text(_ pieces: String...) {
+            for p in pieces { bytes += p.utf8 }
+        }
+
+        mutating func line(_ pieces: String...) {
+            for p in pieces { bytes += p.utf8 }
+            bytes.append(UInt8(ascii: "\n"))
+        }
+
+        /// `-m comment --comment "cali:<hash>" <body>\n`
+        mutating func hashedRule(_ state: [UInt8], _ body: [UInt8]) {
+            bytes += IptablesRenderer.hashCommentStart
+            bytes += IptablesRenderer.shown(state).utf8
+            bytes += IptablesRenderer.hashCommentEnd
+            bytes += body
+            bytes.append(UInt8(ascii: "\n"))
+        }
+
+        /// `<verb><chain><suffix> <hashed rule>` for each rule, hashed in `hashChain`.
+        mutating func hashedLines(
+            _ verb: String, _ chain: String, _ suffix: String, hashChain: String, _ rules: [ChainRule],
+            family: IPAddress.Family, renderer: IptablesRenderer
+        ) {
+            var state = IptablesRenderer.initialHash(hashChain)
+            var body: [UInt8] = []
+            for rule in rules {
+                body.removeAll(keepingCapacity: true)
+                renderer.appendBody(rule, family: family, to: &body)
+                state = IptablesRenderer.nextHash(state, chain: hashChain, body: body)
+                bytes += verb.utf8
+                bytes += chain.utf8
+                bytes += suffix.utf8
+                bytes.append(UInt8(ascii: " "))
+                hashedRule(state, body)
+            }
+        }
+
+        mutating func appendLines(
+            _ chain: String, _ rules: [ChainRule], family: IPAddress.Family, hashChain: String? = nil, renderer: IptablesRenderer
+        ) {
+            hashedLines("-A ", chain, "", hashChain: hashChain ?? chain, rules, family: family, renderer: renderer)
+        }
     }
 
     private func render(_ criterion: MatchCriterion, family: IPAddress.Family) -> String {
@@ -162,12 +248,22 @@ public struct IptablesRenderer: Sendable {
 /// `0` for zero, else `0x…` in lower case (Felix's mark spelling).
 func hex(_ value: UInt32) -> String { value == 0 ? "0" : "0x" + String(value, radix: 16) }
 
-/// Felix's comment rule: characters outside `[A-Za-z0-9_ @%+=:,./-]` become `_`; at most 256.
+/// The bytes Felix keeps in comments: `[A-Za-z0-9_ @%+=:,./-]`.
+private let commentSafe: [Bool] = (0..<128).map { b in
+    let c = UInt8(b)
+    return (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+        || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || "_ @%+=:,./-".utf8.contains(c)
+}
+
+/// Felix's comment rule: characters outside `[A-Za-z0-9_ @%+=:,./-]` become `_` (one per
+/// Unicode scalar); at most 256.
 func sanitizedComment(_ text: String) -> String {
-    let safe = text.unicodeScalars.map { scalar -> Character in
-        let ok = scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
-            || "_ @%+=:,./-".unicodeScalars.contains(scalar))
-        return ok ? Character(scalar) : "_"
+    if text.utf8.count <= 256, text.utf8.allSatisfy({ $0 < 128 && commentSafe[Int($0)] }) { return text }
+    var out: [UInt8] = []
+    for scalar in text.unicodeScalars {
+        guard out.count < 256 else { break }
+        let v = scalar.value
+        out.append(v < 128 && commentSafe[Int(v)] ? UInt8(v) : UInt8(ascii: "_"))
     }
-    return String(String(safe).utf8.prefix(256))!
+    return String(decoding: out, as: UTF8.self)
 }

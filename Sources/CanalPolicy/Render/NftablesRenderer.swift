@@ -52,8 +52,33 @@ public struct NftablesRenderer: Sendable {
         let t = tableRef(family)
         var out = "table \(t)\n"
         let redefined = Set(diff.ipSets.redefined.map(\.name))
-        let oldDerived = derivedSets(diff.old)
-        let newDerived = derivedSets(diff.new)
+        // Derived sets, looking only at what changed: a set the table gains is used by a new or
+        // changed chain and by no old one; a set it loses was used by a removed or changed chain
+        // and is used by no new one. (Unchanged chains are the same on both sides.) The whole
+        // rule set is only consulted for candidates, with a scan that names few criteria.
+        var touchedNew = DerivedSets(), touchedOld = DerivedSets()
+        for tableDiff in diff.tables {
+            for chain in tableDiff.added { touchedNew.collect(chain.rules, family, self) }
+            for chain in tableDiff.removed { touchedOld.collect(chain.rules, family, self) }
+            for change in tableDiff.changed {
+                touchedNew.collect(change.new, family, self)
+                touchedOld.collect(change.old, family, self)
+            }
+            for hooks in tableDiff.changedHooks {
+                touchedNew.collect(hooks.new.inserted + hooks.new.appended, family, self)
+                touchedOld.collect(hooks.old.inserted + hooks.old.appended, family, self)
+            }
+        }
+        var gained = touchedNew.sets.filter { !touchedOld.names.contains($0.name) }
+        if !gained.isEmpty {
+            let everyOld = DerivedSets(diff.old, self)
+            gained.removeAll { everyOld.names.contains($0.name) }
+        }
+        var lost = touchedOld.sets.filter { !touchedNew.names.contains($0.name) }
+        if !lost.isEmpty {
+            let everyNew = DerivedSets(diff.new, self)
+            lost.removeAll { everyNew.names.contains($0.name) }
+        }
 
         // Chains to rewrite whole, per table: changed ones, and those using a redefined set.
         var rewrite: [TableName: [(String, [ChainRule])]] = [:]
@@ -62,9 +87,16 @@ public struct NftablesRenderer: Sendable {
         for tableDiff in diff.tables {
             let newTable = diff.new.table(tableDiff.name) ?? Table(tableDiff.name)
             var names = Set(tableDiff.changed.map(\.name))
-            for chain in newTable.chains where chain.rules.contains(where: { uses($0, redefined) }) { names.insert(chain.name) }
+            if !redefined.isEmpty {
+                for chain in newTable.chains where chain.rules.contains(where: { uses($0, redefined) }) { names.insert(chain.name) }
+            }
             names.subtract(tableDiff.added.map(\.name))
-            rewrite[tableDiff.name] = newTable.chains.filter { names.contains($0.name) }.map { ($0.name, $0.rules) }
+            if redefined.isEmpty {
+                // Only the changed chains, in the new table's order.
+                rewrite[tableDiff.name] = tableDiff.changed.map { ($0.name, $0.new) }
+            } else {
+                rewrite[tableDiff.name] = newTable.chains.filter { names.contains($0.name) }.map { ($0.name, $0.rules) }
+            }
             let oldBase = Set(baseChains(diff.old.table(tableDiff.name) ?? Table(tableDiff.name)).map(\.chain))
             for hook in tableDiff.changedHooks {
                 let base = baseChains(newTable).first { $0.chain == hook.new.chain }
@@ -79,7 +111,7 @@ public struct NftablesRenderer: Sendable {
             for chain in tableDiff.removed { deleteChains.append((tableDiff.name, chain.name)) }
         }
         // Chains using a redefined set in tables that did not otherwise change.
-        for table in diff.new.tables where !diff.tables.contains(where: { $0.name == table.name }) {
+        for table in diff.new.tables where !redefined.isEmpty && !diff.tables.contains(where: { $0.name == table.name }) {
             let using = table.chains.filter { $0.rules.contains(where: { uses($0, redefined) }) }
             if !using.isEmpty { rewrite[table.name] = using.map { ($0.name, $0.rules) } }
         }
@@ -98,7 +130,7 @@ public struct NftablesRenderer: Sendable {
         for (table, name) in deleteChains { out += "flush chain \(t) \(chainName(table, name))\n" }
         for set in diff.ipSets.redefined { out += "delete set \(t) \(IPSetName.nftables(set.name))\n" }
         for set in diff.ipSets.created + diff.ipSets.redefined { out += "add set \(t) \(inlineSet(set))\n" }
-        for set in newDerived where !oldDerived.contains(set) { out += "add set \(t) \(inlineDerived(set))\n" }
+        for set in gained { out += "add set \(t) \(inlineDerived(set))\n" }
         for change in diff.ipSets.memberChanges {
             guard let old = diff.old.ipSets.first(where: { $0.name == change.name }),
                   let new = diff.new.ipSets.first(where: { $0.name == change.name }) else { continue }
@@ -122,7 +154,7 @@ public struct NftablesRenderer: Sendable {
         }
         for (table, name) in deleteChains { out += "delete chain \(t) \(chainName(table, name))\n" }
         for set in diff.ipSets.destroyed { out += "delete set \(t) \(IPSetName.nftables(set.name))\n" }
-        for set in oldDerived where !newDerived.contains(set) { out += "delete set \(t) \(set.name)\n" }
+        for set in lost { out += "delete set \(t) \(set.name)\n" }
         return out
     }
 
@@ -202,17 +234,47 @@ public struct NftablesRenderer: Sendable {
         "\(set.name) { type \(set.type);\(set.interval ? " flags interval;" : "") elements = { \(set.elements.joined(separator: ", ")) }; }"
     }
 
-    private func derivedSets(_ ruleSet: RuleSet) -> [DerivedSet] {
-        var seen = Set<String>()
-        var result: [DerivedSet] = []
-        for table in ruleSet.tables {
-            for rule in table.chains.flatMap(\.rules) + table.hooks.flatMap({ $0.inserted + $0.appended }) {
-                for criterion in rule.match {
-                    if let set = derivedSet(criterion, ruleSet.family), seen.insert(set.name).inserted { result.append(set) }
+    private func derivedSets(_ ruleSet: RuleSet) -> [DerivedSet] { DerivedSets(ruleSet, self).sets }
+
+    /// Derived sets in order of first use, each once.
+    private struct DerivedSets {
+        var sets: [DerivedSet] = []
+        var names = Set<String>()
+        /// Sets by the criterion they come from (many rules share a port list).
+        private var memo: [MatchCriterion: DerivedSet?] = [:]
+
+        init() {}
+
+        /// Every derived set `ruleSet` uses.
+        init(_ ruleSet: RuleSet, _ renderer: NftablesRenderer) {
+            for table in ruleSet.tables {
+                for chain in table.chains { collect(chain.rules, ruleSet.family, renderer) }
+                for hook in table.hooks {
+                    collect(hook.inserted, ruleSet.family, renderer)
+                    collect(hook.appended, ruleSet.family, renderer)
                 }
             }
         }
-        return result
+
+        mutating func collect(_ rules: [ChainRule], _ family: IPAddress.Family, _ renderer: NftablesRenderer) {
+            for rule in rules {
+                for criterion in rule.match {
+                    switch criterion {
+                    case .sourcePorts(let ports, _), .destinationPorts(let ports, _): if ports.ranges.count < 2 { continue }
+                    case .icmp(_, _?, true): break
+                    default: continue
+                    }
+                    let set: DerivedSet?
+                    if let known = memo[criterion] {
+                        set = known
+                    } else {
+                        set = renderer.derivedSet(criterion, family)
+                        memo[criterion] = set
+                    }
+                    if let set, names.insert(set.name).inserted { sets.append(set) }
+                }
+            }
+        }
     }
 
     private func derivedSet(_ criterion: MatchCriterion, _ family: IPAddress.Family) -> DerivedSet? {

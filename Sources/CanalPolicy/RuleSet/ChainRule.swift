@@ -145,15 +145,42 @@ public struct Table: Sendable, Hashable {
     /// The table restricted to the chains reachable from its hooks (Felix only programs those:
     /// e.g. the egress chain of an ingress-only policy is rendered but never written).
     public func prunedToReachable() -> Table {
-        let byName = Dictionary(chains.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        var reachable = Set<String>()
-        var stack = hooks.flatMap { ($0.inserted + $0.appended).compactMap(\.action.target) }
-        while let name = stack.popLast() {
-            guard let chain = byName[name], reachable.insert(name).inserted else { continue }
-            stack += chain.rules.compactMap(\.action.target)
+        // By position: the first chain of a name is the one followed (as a dictionary keeping
+        // the first would), and every chain of a reachable name is kept.
+        var first: [String: Int] = [:]
+        first.reserveCapacity(chains.count)
+        var canonical: [Int] = []
+        canonical.reserveCapacity(chains.count)
+        for i in chains.indices {
+            let position = first[chains[i].name] ?? i
+            if position == i { first[chains[i].name] = i }
+            canonical.append(position)
         }
+        var reachable = [Bool](repeating: false, count: chains.count)
+        var stack: [Int] = []
+        func visit(_ rules: [ChainRule]) {
+            // Through the buffer: a `for rule in rules` copy retains every rule's arrays.
+            rules.withUnsafeBufferPointer { buffer in
+                for k in buffer.indices {
+                    switch buffer[k].action {
+                    case .jump(let target), .goto(let target):
+                        guard let i = first[target], !reachable[i] else { continue }
+                        reachable[i] = true
+                        stack.append(i)
+                    default: continue
+                    }
+                }
+            }
+        }
+        for hook in hooks {
+            visit(hook.inserted)
+            visit(hook.appended)
+        }
+        while let i = stack.popLast() { visit(chains[i].rules) }
         var copy = self
-        copy.chains = chains.filter { reachable.contains($0.name) }
+        copy.chains = []
+        copy.chains.reserveCapacity(chains.count)
+        for i in chains.indices where reachable[canonical[i]] { copy.chains.append(chains[i]) }
         return copy
     }
 }

@@ -135,7 +135,10 @@ extension CompiledPolicy {
     /// destination's ingress; workload → host runs egress then the endpoint-to-host action;
     /// workload → elsewhere runs egress only; elsewhere → workload runs ingress only; host →
     /// workload is not policed; elsewhere → host endpoint runs doNotTrack, preDNAT, then normal
-    /// ingress policy; host endpoint → elsewhere runs doNotTrack then normal egress policy.
+    /// ingress policy; forwarded in through a host endpoint runs its doNotTrack and preDNAT
+    /// policy, then (unless one of them allowed) its applyOnForward policy, then the destination's;
+    /// host endpoint → elsewhere runs doNotTrack then normal egress policy. DNAT is not modelled
+    /// (every stage sees the flow's destination).
     public func simulate(_ flow: Flow) -> Verdict {
         Simulator(model: model, flow: flow).run()
     }
@@ -201,9 +204,22 @@ struct Simulator {
         }
         if destination?.isHost != true, let iface = flow.ingressInterface,
            let hep = model.endpoints.first(where: { $0.isHost && $0.interface == iface }) {
-            // Forwarded through a host endpoint: its applyOnForward policy first (no failsafes,
-            // no profiles; no tier applying means no verdict).
-            if let d = tierDecision(hep, .ingress, hep.forwardTiers.ingress, ctx, stage: "applyOnForward") {
+            // Arriving on a host endpoint, forwarded or not: its doNotTrack (raw) then preDNAT
+            // (mangle) policy first. An Allow there sets the accept bit, with which cali-FORWARD
+            // skips the applyOnForward policy (and mangle skips preDNAT policy).
+            var accepted = false
+            for (tiers, stage) in [(hep.untrackedTiers.ingress, "doNotTrack"), (hep.preDNATTiers.ingress, "preDNAT")] {
+                if tiers.isEmpty || failsafe(inbound: true, raw: stage == "doNotTrack", ctx) { continue }
+                if let d = tierDecision(hep, .ingress, tiers, ctx, stage: stage) {
+                    steps.append(d)
+                    if !d.allowed { return finish() }
+                    accepted = true
+                    break
+                }
+            }
+            // Then its applyOnForward policy (no failsafes, no profiles; no tier applying means
+            // no verdict).
+            if !accepted, let d = tierDecision(hep, .ingress, hep.forwardTiers.ingress, ctx, stage: "applyOnForward") {
                 steps.append(d)
                 if !d.allowed { return finish() }
             }
