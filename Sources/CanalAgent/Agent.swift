@@ -99,6 +99,14 @@ public struct Agent<Store: KeyValueStore>: Sendable {
         var reading: (writes: Int, result: KernelReading?)?
     }
 
+    /// What the apply loop takes from the cache: the changes since the last compile, and the
+    /// whole cache when the compiler session starts over.
+    private struct Snapshot {
+        var generation: Int
+        var changes: [ClusterChange]
+        var cache: ClusterCache?
+    }
+
     private final class Box: Sendable {
         let state = Mutex(Shared())
     }
@@ -201,17 +209,30 @@ public struct Agent<Store: KeyValueStore>: Sendable {
         box: Box, dataplane: inout Dataplane, health: HealthFile
     ) async throws {
         var target: (v4: RuleSet, v6: RuleSet)?
+        // The compiler session: updated with each batch of changes, so a change costs what it
+        // touches. Started over (a full compile of the cache) at the first sync, when the
+        // dataplane settings change, and after a compile error.
+        var session: IncrementalPolicyCompiler?
+        // What changed since the state last applied; nil: plan everything.
+        var scope: ChangeScope?
         var compiledGeneration = -1
         var compileError: String?
         var retry = configuration.minimumRetryInterval
         var readInFlight = false, readWanted = false
         for await _ in wakeups {
-            let (cache, status, everInSync, readBackDue, reading) = box.state.withLock { state in
+            let rebuildWanted = session == nil || compileError != nil
+            let (snapshot, status, everInSync, readBackDue, reading) = box.state.withLock { state in
                 defer {
                     state.readBackDue = false
                     state.reading = nil
                 }
-                return (state.cache, state.status, state.everInSync, state.readBackDue, state.reading)
+                var snapshot: Snapshot?
+                if state.everInSync && state.cache.generation != compiledGeneration {
+                    let (changes, configurationChanged) = state.cache.takeChanges()
+                    snapshot = Snapshot(generation: state.cache.generation, changes: changes,
+                                        cache: rebuildWanted || configurationChanged ? state.cache : nil)
+                }
+                return (snapshot, state.status, state.everInSync, state.readBackDue, state.reading)
             }
             // A read-back is adopted only if nothing was written while it was taken.
             if let reading {
@@ -233,16 +254,29 @@ public struct Agent<Store: KeyValueStore>: Sendable {
             }
             guard everInSync else { continue }
             var compileDuration = Duration.zero
-            if cache.generation != compiledGeneration {
-                compiledGeneration = cache.generation
+            if let snapshot {
+                compiledGeneration = snapshot.generation
                 let compileStart = ContinuousClock.now
                 defer { compileDuration = ContinuousClock.now - compileStart }
                 do {
-                    let settings = try cache.dataplaneConfiguration(node: configuration.node)
-                    let compiled = try PolicyCompiler.compile(cache.clusterState(), node: configuration.node, configuration: settings)
-                    target = (compiled.ipv4, compiled.ipv6)
+                    if let cache = snapshot.cache {
+                        let settings = try cache.dataplaneConfiguration(node: configuration.node)
+                        let fresh = try IncrementalPolicyCompiler(cache.clusterState(), node: configuration.node, configuration: settings)
+                        session = fresh
+                        target = (fresh.compiled.ipv4, fresh.compiled.ipv6)
+                        scope = nil
+                    } else if var current = session {
+                        session = nil  // uniquely referenced while it is updated
+                        let update = try current.apply(snapshot.changes)
+                        session = consume current
+                        target = (update.compiled.ipv4, update.compiled.ipv6)
+                        scope?.formUnion(ChangeScope(update.ipv4, update.ipv6))
+                    }
                     compileError = nil
                 } catch {
+                    // The session (if any) keeps the last good state; the next change starts over
+                    // from the cache, which holds the offending resource until it is fixed.
+                    session = nil
                     compileError = error.description
                     logger.error("cannot compile the policy of node \(configuration.node): \(error); keeping the last good state")
                 }
@@ -253,8 +287,9 @@ public struct Agent<Store: KeyValueStore>: Sendable {
                 continue
             }
             do {
-                var report = try await dataplane.sync(v4: target.v4, v6: target.v6)
+                var report = try await dataplane.sync(v4: target.v4, v6: target.v6, scope: scope)
                 report.compileDuration = compileDuration
+                scope = ChangeScope()
                 retry = configuration.minimumRetryInterval
                 if report.changed {
                     // Checked once, `postWriteCheckDelay` after the first write not yet checked.
@@ -266,7 +301,7 @@ public struct Agent<Store: KeyValueStore>: Sendable {
                 if report.changed {
                     logger.info("applied \(report.bytesWritten) bytes (full state: \(report.fullBytes)) in \(report.duration)")
                 }
-                let undecodable = cache.undecodable.keys.sorted()
+                let undecodable = box.state.withLock { $0.cache.undecodable.keys.sorted() }
                 let problems = (compileError.map { ["policy does not compile: \($0)"] } ?? [])
                     + (undecodable.isEmpty ? [] : ["undecodable: \(undecodable.joined(separator: ", "))"])
                 let inSync = status == .inSync && problems.isEmpty

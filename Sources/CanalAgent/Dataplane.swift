@@ -28,6 +28,47 @@ public struct ApplyReport: Sendable, Hashable {
     public var compileDuration: Duration = .zero
 }
 
+/// The chains and IP sets an incremental compile touched: what an incremental apply plans.
+struct ChangeScope: Sendable, Hashable {
+    /// Chains (Canal's, and kernel chains whose hooks changed) per family.
+    var v4Chains: Set<String> = []
+    var v6Chains: Set<String> = []
+    /// IP sets (of both families: their names differ).
+    var sets: Set<String> = []
+
+    init() {}
+
+    /// What the two updates touch.
+    init(_ v4: RuleSetDiff, _ v6: RuleSetDiff) {
+        v4Chains = Self.chains(v4)
+        v6Chains = Self.chains(v6)
+        for diff in [v4.ipSets, v6.ipSets] {
+            sets.formUnion(diff.created.map(\.name))
+            sets.formUnion(diff.destroyed.map(\.name))
+            sets.formUnion(diff.redefined.map(\.name))
+            sets.formUnion(diff.memberChanges.map(\.name))
+        }
+    }
+
+    private static func chains(_ diff: RuleSetDiff) -> Set<String> {
+        var names = Set<String>()
+        for table in diff.tables {
+            names.formUnion(table.added.map(\.name))
+            names.formUnion(table.removed.map(\.name))
+            names.formUnion(table.changed.map(\.name))
+            names.formUnion(table.changedHooks.map(\.new.chain))
+            names.formUnion(table.changedHooks.map(\.old.chain))
+        }
+        return names
+    }
+
+    mutating func formUnion(_ other: ChangeScope) {
+        v4Chains.formUnion(other.v4Chains)
+        v6Chains.formUnion(other.v6Chains)
+        sets.formUnion(other.sets)
+    }
+}
+
 /// What a read-back of the kernel found (the iptables/ipset part or the nft listing).
 struct KernelReading: Sendable {
     var iptables: (v4: IptablesSnapshot, v6: IptablesSnapshot, sets: IPSetSnapshot)?
@@ -125,13 +166,17 @@ struct Dataplane: Sendable {
     /// kernel (the last adopted reading plus the writes since); with no model (at start, after a
     /// failed write) or with `readBack`, the kernel is read first. A failed write leaves the
     /// state unknown, so the next sync reads the kernel.
-    mutating func sync(v4: RuleSet, v6: RuleSet, readBack: Bool = false) async throws -> ApplyReport {
+    ///
+    /// With `scope` (the chains and sets changed since the state last passed to a successful
+    /// sync), only those are planned (iptables) — unless a reading was adopted since, which may
+    /// show drift anywhere: then everything is planned.
+    mutating func sync(v4: RuleSet, v6: RuleSet, readBack: Bool = false, scope: ChangeScope? = nil) async throws -> ApplyReport {
         let start = ContinuousClock.now
         if readBack || (kind == .iptables && model == nil) {
             adopt(try await reader.read())
         }
         var report = switch kind {
-        case .iptables: try await syncIptables(v4: v4, v6: v6)
+        case .iptables: try await syncIptables(v4: v4, v6: v6, scope: scope)
         case .nft: try await syncNft(v4: v4, v6: v6)
         }
         adopted = false
@@ -145,14 +190,16 @@ struct Dataplane: Sendable {
         return written.v4 == v4 && written.v6 == v6
     }
 
-    private mutating func syncIptables(v4: RuleSet, v6: RuleSet) async throws -> ApplyReport {
+    private mutating func syncIptables(v4: RuleSet, v6: RuleSet, scope: ChangeScope?) async throws -> ApplyReport {
         let reading = adopted
-        let (actual4, actual6, actualSets) = model!
-        model = nil  // unknown until the writes succeed
+        // Taken out (unknown until the writes succeed), so that it is updated in place below.
+        var (actual4, actual6, actualSets) = model.take()!
+        let scope = reading || written == nil ? nil : scope
         let planStart = ContinuousClock.now
-        let sets = planner.ipSetScripts(desired: v4.ipSets + v6.ipSets, actual: actualSets)
-        let input4 = planner.restoreInput(desired: v4, actual: actual4)
-        let input6 = planner.restoreInput(desired: v6, actual: actual6)
+        let desiredSets = scope == nil ? v4.ipSets + v6.ipSets : (v4.ipSets + v6.ipSets).filter { scope!.sets.contains($0.name) }
+        let sets = planner.ipSetScripts(desired: desiredSets, actual: actualSets, only: scope?.sets)
+        let input4 = planner.restoreInput(desired: v4, actual: actual4, only: scope?.v4Chains)
+        let input6 = planner.restoreInput(desired: v6, actual: actual6, only: scope?.v6Chains)
         let changed = !(sets.before.isEmpty && sets.destroy.isEmpty && input4.isEmpty && input6.isEmpty)
         let drift = reading && changed && wasWritten(v4, v6)
         if drift { logger.warning("kernel state differs from what the agent wrote; restoring it") }
@@ -163,17 +210,27 @@ struct Dataplane: Sendable {
         async let restored4: String? = input4.isEmpty ? nil : commands.run(["iptables-restore", "--noflush", "--wait", "10"], input: input4)
         async let restored6: String? = input6.isEmpty ? nil : commands.run(["ip6tables-restore", "--noflush", "--wait", "10"], input: input6)
         _ = try await (restored4, restored6)
-        var remaining = IPSetSnapshot(v4.ipSets + v6.ipSets)
+        var undestroyed = Set<String>()
         for name in sets.destroy {
             do {
                 _ = try await commands.run(["ipset", "destroy", name])
             } catch {
                 logger.warning("cannot destroy IP set \(name) (still referenced?): \(error)")
-                remaining.sets[name] = actualSets.sets[name]
+                undestroyed.insert(name)
             }
         }
-        model = (actual4.applying(input4), actual6.applying(input6), remaining)
-        logger.debug("iptables sync: read back \(reading), planned in \(writeStart - planStart), wrote in \(ContinuousClock.now - writeStart)")
+        if scope == nil {
+            var remaining = IPSetSnapshot(v4.ipSets + v6.ipSets)
+            for name in undestroyed { remaining.sets[name] = actualSets.sets[name] }
+            actualSets = remaining
+        } else {
+            for set in desiredSets { actualSets.sets[set.name] = IPSetSnapshot.entry(set) }
+            for name in sets.destroy where !undestroyed.contains(name) { actualSets.sets[name] = nil }
+        }
+        actual4.apply(input4)
+        actual6.apply(input6)
+        model = (actual4, actual6, actualSets)
+        logger.debug("iptables sync: read back \(reading), scoped \(scope != nil), planned in \(writeStart - planStart), wrote in \(ContinuousClock.now - writeStart)")
         var full = 0
         if changed && reportsFullSize {
             let iptables = IptablesRenderer(), ipsets = IPSetRenderer()
