@@ -11,8 +11,8 @@ public struct AgentConfiguration: Sendable {
     public var node: String
     /// The kernel interface to program.
     public var dataplane: DataplaneKind
-    /// How kernel tools are run.
-    public var commands: KernelCommands
+    /// How the kernel's tools are run (the agent starts no process itself).
+    public var tools: any KernelTools
     /// Sync once, apply, and return (instead of following the datastore).
     public var once: Bool
     /// How often the kernel is read back and repaired even when nothing changed.
@@ -30,9 +30,10 @@ public struct AgentConfiguration: Sendable {
     /// Called after every successful dataplane sync (for measurements).
     public var onApply: (@Sendable (ApplyReport) -> Void)?
 
-    /// A configuration for `node`; other settings have working defaults.
+    /// A configuration for `node` programming the kernel through `tools`; other settings have
+    /// working defaults.
     public init(
-        node: String, dataplane: DataplaneKind = .iptables, commands: KernelCommands = KernelCommands(),
+        node: String, dataplane: DataplaneKind = .iptables, tools: any KernelTools,
         once: Bool = false, refreshInterval: Duration = .seconds(90), postWriteCheckDelay: Duration = .seconds(5),
         reportsFullSize: Bool = false, healthFile: String? = nil,
         minimumRetryInterval: Duration = .milliseconds(200), maximumRetryInterval: Duration = .seconds(30),
@@ -40,7 +41,7 @@ public struct AgentConfiguration: Sendable {
     ) {
         self.node = node
         self.dataplane = dataplane
-        self.commands = commands
+        self.tools = tools
         self.once = once
         self.refreshInterval = refreshInterval
         self.postWriteCheckDelay = postWriteCheckDelay
@@ -117,7 +118,7 @@ public struct Agent<Store: KeyValueStore>: Sendable {
     /// - Throws: ``AgentError`` in `once` mode when the policy does not compile or cannot be
     ///   applied; kernel tool errors when the first read of the kernel fails.
     public func run() async throws {
-        var dataplane = Dataplane(kind: configuration.dataplane, commands: configuration.commands, logger: logger,
+        var dataplane = Dataplane(kind: configuration.dataplane, tools: configuration.tools, logger: logger,
                                   reportsFullSize: configuration.reportsFullSize)
         if try await !dataplane.hasCanalState() {
             let empty = try PolicyCompiler.compile(ClusterState(), node: configuration.node)
@@ -320,8 +321,8 @@ public struct Agent<Store: KeyValueStore>: Sendable {
 
     /// Removes every chain, hook and IP set Canal owns, in both dataplanes, leaving everything
     /// else (other rules in the kernel chains, other chains and sets) as it is.
-    public static func cleanup(commands: KernelCommands, logger: Logger) async throws {
-        try await Dataplane.cleanup(commands: commands, logger: logger)
+    public static func cleanup(tools: any KernelTools, logger: Logger) async throws {
+        try await Dataplane.cleanup(tools: tools, logger: logger)
     }
 }
 

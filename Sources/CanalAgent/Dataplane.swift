@@ -79,22 +79,22 @@ struct KernelReading: Sendable {
 /// write happened while it was taken.
 struct KernelReader: Sendable {
     let kind: DataplaneKind
-    let commands: KernelCommands
+    let tools: any KernelTools
 
     func read() async throws -> KernelReading {
         switch kind {
         case .iptables:
-            async let save4 = commands.run(["iptables-save"])
-            async let save6 = commands.run(["ip6tables-save"])
-            async let saveSets = commands.run(["ipset", "save"])
+            async let save4 = tools.run(["iptables-save"])
+            async let save6 = tools.run(["ip6tables-save"])
+            async let saveSets = tools.run(["ipset", "save"])
             return KernelReading(iptables: (IptablesSnapshot(parsing: try await save4), IptablesSnapshot(parsing: try await save6),
                                             IPSetSnapshot(parsing: try await saveSets)))
         case .nft:
-            let tables = try await commands.run(["nft", "list", "tables"])
+            let tables = try await tools.run(["nft", "list", "tables"])
             var out = ""
             let lines = Set(tables.split(separator: "\n").map(String.init))
             for family in ["ip", "ip6"] where lines.contains("table \(family) \(Dataplane.nftTable)") {
-                out += try await commands.run(["nft", "list", "table", family, Dataplane.nftTable])
+                out += try await tools.run(["nft", "list", "table", family, Dataplane.nftTable])
             }
             return KernelReading(nftListing: out)
         }
@@ -106,7 +106,7 @@ struct KernelReader: Sendable {
 /// transaction per table and family, IP sets nobody references last).
 struct Dataplane: Sendable {
     let kind: DataplaneKind
-    let commands: KernelCommands
+    let tools: any KernelTools
     let logger: Logger
     /// Whether reports carry ``ApplyReport/fullBytes`` (a full render per apply).
     let reportsFullSize: Bool
@@ -126,7 +126,7 @@ struct Dataplane: Sendable {
     private(set) var writes = 0
 
     /// The reader for this dataplane.
-    var reader: KernelReader { KernelReader(kind: kind, commands: commands) }
+    var reader: KernelReader { KernelReader(kind: kind, tools: tools) }
 
     /// Takes a read-back (taken after the last write) as the kernel's state.
     mutating func adopt(_ reading: KernelReading) {
@@ -144,9 +144,9 @@ struct Dataplane: Sendable {
         }
     }
 
-    init(kind: DataplaneKind, commands: KernelCommands, logger: Logger, reportsFullSize: Bool = false) {
+    init(kind: DataplaneKind, tools: any KernelTools, logger: Logger, reportsFullSize: Bool = false) {
         self.kind = kind
-        self.commands = commands
+        self.tools = tools
         self.logger = logger
         self.reportsFullSize = reportsFullSize
     }
@@ -155,10 +155,10 @@ struct Dataplane: Sendable {
     func hasCanalState() async throws -> Bool {
         switch kind {
         case .iptables:
-            let snapshot = IptablesSnapshot(parsing: try await commands.run(["iptables-save", "-t", "filter"]))
+            let snapshot = IptablesSnapshot(parsing: try await tools.run(["iptables-save", "-t", "filter"]))
             return snapshot.tables["filter"]?.rules[ChainName.forward] != nil
         case .nft:
-            return try await commands.run(["nft", "list", "tables"]).split(separator: "\n").contains("table ip \(Self.nftTable)")
+            return try await tools.run(["nft", "list", "tables"]).split(separator: "\n").contains("table ip \(Self.nftTable)")
         }
     }
 
@@ -205,15 +205,15 @@ struct Dataplane: Sendable {
         if drift { logger.warning("kernel state differs from what the agent wrote; restoring it") }
         let writeStart = ContinuousClock.now
         if changed { writes += 1 }
-        if !sets.before.isEmpty { _ = try await commands.run(["ipset", "restore"], input: sets.before) }
+        if !sets.before.isEmpty { _ = try await tools.run(["ipset", "restore"], input: sets.before) }
         // The two families are independent: their transactions run side by side.
-        async let restored4: String? = input4.isEmpty ? nil : commands.run(["iptables-restore", "--noflush", "--wait", "10"], input: input4)
-        async let restored6: String? = input6.isEmpty ? nil : commands.run(["ip6tables-restore", "--noflush", "--wait", "10"], input: input6)
+        async let restored4: String? = input4.isEmpty ? nil : tools.run(["iptables-restore", "--noflush", "--wait", "10"], input: input4)
+        async let restored6: String? = input6.isEmpty ? nil : tools.run(["ip6tables-restore", "--noflush", "--wait", "10"], input: input6)
         _ = try await (restored4, restored6)
         var undestroyed = Set<String>()
         for name in sets.destroy {
             do {
-                _ = try await commands.run(["ipset", "destroy", name])
+                _ = try await tools.run(["ipset", "destroy", name])
             } catch {
                 logger.warning("cannot destroy IP set \(name) (still referenced?): \(error)")
                 undestroyed.insert(name)
@@ -259,7 +259,7 @@ struct Dataplane: Sendable {
             nftBaseline = nil
             writes += 1
             do {
-                _ = try await commands.run(["nft", "-f", "-"], input: script)
+                _ = try await tools.run(["nft", "-f", "-"], input: script)
             } catch {
                 written = nil  // unknown state: the next sync replaces the tables whole
                 throw error
@@ -273,25 +273,25 @@ struct Dataplane: Sendable {
     }
 
     /// Removes every chain, hook and IP set Canal owns (both dataplanes), leaving other rules alone.
-    static func cleanup(commands: KernelCommands, logger: Logger) async throws {
+    static func cleanup(tools: any KernelTools, logger: Logger) async throws {
         var planner = IptablesPlanner()
         for (family, save, restore) in [(IPAddress.Family.v4, "iptables-save", "iptables-restore"),
                                         (.v6, "ip6tables-save", "ip6tables-restore")] {
-            let actual = IptablesSnapshot(parsing: try await commands.run([save]))
+            let actual = IptablesSnapshot(parsing: try await tools.run([save]))
             let input = planner.restoreInput(desired: RuleSet(family: family), actual: actual)
             if !input.isEmpty {
                 logger.info("removing Canal's \(family) chains and hooks")
-                _ = try await commands.run([restore, "--noflush", "--wait", "10"], input: input)
+                _ = try await tools.run([restore, "--noflush", "--wait", "10"], input: input)
             }
         }
-        let sets = IPSetSnapshot(parsing: try await commands.run(["ipset", "save"]))
+        let sets = IPSetSnapshot(parsing: try await tools.run(["ipset", "save"]))
         for name in sets.sets.keys.sorted() {
-            _ = try await commands.run(["ipset", "destroy", name])
+            _ = try await tools.run(["ipset", "destroy", name])
         }
-        let tables = try await commands.run(["nft", "list", "tables"])
+        let tables = try await tools.run(["nft", "list", "tables"])
         for family in ["ip", "ip6"] where tables.split(separator: "\n").contains("table \(family) \(nftTable)") {
             logger.info("deleting nftables table \(family) \(nftTable)")
-            _ = try await commands.run(["nft", "delete", "table", family, nftTable])
+            _ = try await tools.run(["nft", "delete", "table", family, nftTable])
         }
     }
 }

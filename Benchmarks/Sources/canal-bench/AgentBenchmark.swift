@@ -12,6 +12,7 @@ import CanalAgent
 import CanalDatastore
 import CanalModel
 import CanalTesting
+import Dispatch
 import Foundation
 import Logging
 import Synchronization
@@ -74,7 +75,7 @@ enum AgentBenchmark {
         var logger = Logger(label: "canal-agent")
         logger.logLevel = .warning
         let configuration = AgentConfiguration(
-            node: "node1", commands: KernelCommands(prefix: ["ip", "netns", "exec", node.namespace]), 
+            node: "node1", tools: NetnsKernelTools(node: node),
             onApply: { report in recorder.reports.withLock { $0.append((realtimeNanos(), report)) } })
         let agent = Agent(store: EtcdKeyValueStore(configuration: etcd.configuration()), configuration: configuration, logger: logger)
         let prober = try Prober(namespace: client.namespace, address: db.ipv4)
@@ -145,6 +146,20 @@ enum AgentBenchmark {
 }
 
 func milliseconds(_ d: Duration) -> Double { Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15 }
+
+/// The agent's kernel tools run in the node namespace by the harness (`ip netns exec`), off
+/// Swift's cooperative pool.
+struct NetnsKernelTools: KernelTools {
+    let node: NetnsNode
+
+    func run(_ arguments: [String], input: String?) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try node.exec(arguments, input: input) })
+            }
+        }
+    }
+}
 
 /// What the agent and the watch report, read by the benchmark.
 final class Recorder: Sendable {
