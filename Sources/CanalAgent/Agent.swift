@@ -17,7 +17,8 @@ public struct AgentConfiguration: Sendable {
     public var once: Bool
     /// How often the kernel is read back and repaired even when nothing changed.
     public var refreshInterval: Duration
-    /// How long after a write the kernel is read back to check it (Felix's post-write check).
+    /// How long after the last of a run of writes the kernel is read back to check them (Felix's
+    /// post-write check); each write pushes the check back.
     public var postWriteCheckDelay: Duration
     /// Whether ``ApplyReport/fullBytes`` is measured (renders the full state after each write).
     public var reportsFullSize: Bool
@@ -293,10 +294,10 @@ public struct Agent<Store: KeyValueStore>: Sendable {
                 scope = ChangeScope()
                 retry = configuration.minimumRetryInterval
                 if report.changed {
-                    // Checked once, `postWriteCheckDelay` after the first write not yet checked.
-                    box.state.withLock { state in
-                        if state.postWriteCheck == nil { state.postWriteCheck = .now + configuration.postWriteCheckDelay }
-                    }
+                    // Checked once writes pause for `postWriteCheckDelay`: a read-back of a large
+                    // table takes a while and competes with the writes, and one taken across a
+                    // write is discarded anyway. (The periodic read-back still bounds the wait.)
+                    box.state.withLock { state in state.postWriteCheck = .now + configuration.postWriteCheckDelay }
                 }
                 configuration.onApply?(report)
                 if report.changed {
