@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "canal-agent",
             dependencies: [
-                "CanalAgent", "CanalDatastore",
+                "CanalAgent", "CanalDatastore", "CanalToolSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

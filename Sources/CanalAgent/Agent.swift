@@ -11,13 +11,14 @@ public struct AgentConfiguration: Sendable {
     public var node: String
     /// The kernel interface to program.
     public var dataplane: DataplaneKind
-    /// How kernel tools are run.
-    public var commands: KernelCommands
+    /// How the kernel's tools are run (the agent starts no process itself).
+    public var tools: any KernelTools
     /// Sync once, apply, and return (instead of following the datastore).
     public var once: Bool
     /// How often the kernel is read back and repaired even when nothing changed.
     public var refreshInterval: Duration
-    /// How long after a write the kernel is read back to check it (Felix's post-write check).
+    /// How long after the last of a run of writes the kernel is read back to check them (Felix's
+    /// post-write check); each write pushes the check back.
     public var postWriteCheckDelay: Duration
     /// Whether ``ApplyReport/fullBytes`` is measured (renders the full state after each write).
     public var reportsFullSize: Bool
@@ -30,9 +31,10 @@ public struct AgentConfiguration: Sendable {
     /// Called after every successful dataplane sync (for measurements).
     public var onApply: (@Sendable (ApplyReport) -> Void)?
 
-    /// A configuration for `node`; other settings have working defaults.
+    /// A configuration for `node` programming the kernel through `tools`; other settings have
+    /// working defaults.
     public init(
-        node: String, dataplane: DataplaneKind = .iptables, commands: KernelCommands = KernelCommands(),
+        node: String, dataplane: DataplaneKind = .iptables, tools: any KernelTools,
         once: Bool = false, refreshInterval: Duration = .seconds(90), postWriteCheckDelay: Duration = .seconds(5),
         reportsFullSize: Bool = false, healthFile: String? = nil,
         minimumRetryInterval: Duration = .milliseconds(200), maximumRetryInterval: Duration = .seconds(30),
@@ -40,7 +42,7 @@ public struct AgentConfiguration: Sendable {
     ) {
         self.node = node
         self.dataplane = dataplane
-        self.commands = commands
+        self.tools = tools
         self.once = once
         self.refreshInterval = refreshInterval
         self.postWriteCheckDelay = postWriteCheckDelay
@@ -99,6 +101,14 @@ public struct Agent<Store: KeyValueStore>: Sendable {
         var reading: (writes: Int, result: KernelReading?)?
     }
 
+    /// What the apply loop takes from the cache: the changes since the last compile, and the
+    /// whole cache when the compiler session starts over.
+    private struct Snapshot {
+        var generation: Int
+        var changes: [ClusterChange]
+        var cache: ClusterCache?
+    }
+
     private final class Box: Sendable {
         let state = Mutex(Shared())
     }
@@ -109,7 +119,7 @@ public struct Agent<Store: KeyValueStore>: Sendable {
     /// - Throws: ``AgentError`` in `once` mode when the policy does not compile or cannot be
     ///   applied; kernel tool errors when the first read of the kernel fails.
     public func run() async throws {
-        var dataplane = Dataplane(kind: configuration.dataplane, commands: configuration.commands, logger: logger,
+        var dataplane = Dataplane(kind: configuration.dataplane, tools: configuration.tools, logger: logger,
                                   reportsFullSize: configuration.reportsFullSize)
         if try await !dataplane.hasCanalState() {
             let empty = try PolicyCompiler.compile(ClusterState(), node: configuration.node)
@@ -201,17 +211,30 @@ public struct Agent<Store: KeyValueStore>: Sendable {
         box: Box, dataplane: inout Dataplane, health: HealthFile
     ) async throws {
         var target: (v4: RuleSet, v6: RuleSet)?
+        // The compiler session: updated with each batch of changes, so a change costs what it
+        // touches. Started over (a full compile of the cache) at the first sync, when the
+        // dataplane settings change, and after a compile error.
+        var session: IncrementalPolicyCompiler?
+        // What changed since the state last applied; nil: plan everything.
+        var scope: ChangeScope?
         var compiledGeneration = -1
         var compileError: String?
         var retry = configuration.minimumRetryInterval
         var readInFlight = false, readWanted = false
         for await _ in wakeups {
-            let (cache, status, everInSync, readBackDue, reading) = box.state.withLock { state in
+            let rebuildWanted = session == nil || compileError != nil
+            let (snapshot, status, everInSync, readBackDue, reading) = box.state.withLock { state in
                 defer {
                     state.readBackDue = false
                     state.reading = nil
                 }
-                return (state.cache, state.status, state.everInSync, state.readBackDue, state.reading)
+                var snapshot: Snapshot?
+                if state.everInSync && state.cache.generation != compiledGeneration {
+                    let (changes, configurationChanged) = state.cache.takeChanges()
+                    snapshot = Snapshot(generation: state.cache.generation, changes: changes,
+                                        cache: rebuildWanted || configurationChanged ? state.cache : nil)
+                }
+                return (snapshot, state.status, state.everInSync, state.readBackDue, state.reading)
             }
             // A read-back is adopted only if nothing was written while it was taken.
             if let reading {
@@ -233,16 +256,29 @@ public struct Agent<Store: KeyValueStore>: Sendable {
             }
             guard everInSync else { continue }
             var compileDuration = Duration.zero
-            if cache.generation != compiledGeneration {
-                compiledGeneration = cache.generation
+            if let snapshot {
+                compiledGeneration = snapshot.generation
                 let compileStart = ContinuousClock.now
                 defer { compileDuration = ContinuousClock.now - compileStart }
                 do {
-                    let settings = try cache.dataplaneConfiguration(node: configuration.node)
-                    let compiled = try PolicyCompiler.compile(cache.clusterState(), node: configuration.node, configuration: settings)
-                    target = (compiled.ipv4, compiled.ipv6)
+                    if let cache = snapshot.cache {
+                        let settings = try cache.dataplaneConfiguration(node: configuration.node)
+                        let fresh = try IncrementalPolicyCompiler(cache.clusterState(), node: configuration.node, configuration: settings)
+                        session = fresh
+                        target = (fresh.compiled.ipv4, fresh.compiled.ipv6)
+                        scope = nil
+                    } else if var current = session {
+                        session = nil  // uniquely referenced while it is updated
+                        let update = try current.apply(snapshot.changes)
+                        session = consume current
+                        target = (update.compiled.ipv4, update.compiled.ipv6)
+                        scope?.formUnion(ChangeScope(update.ipv4, update.ipv6))
+                    }
                     compileError = nil
                 } catch {
+                    // The session (if any) keeps the last good state; the next change starts over
+                    // from the cache, which holds the offending resource until it is fixed.
+                    session = nil
                     compileError = error.description
                     logger.error("cannot compile the policy of node \(configuration.node): \(error); keeping the last good state")
                 }
@@ -253,20 +289,21 @@ public struct Agent<Store: KeyValueStore>: Sendable {
                 continue
             }
             do {
-                var report = try await dataplane.sync(v4: target.v4, v6: target.v6)
+                var report = try await dataplane.sync(v4: target.v4, v6: target.v6, scope: scope)
                 report.compileDuration = compileDuration
+                scope = ChangeScope()
                 retry = configuration.minimumRetryInterval
                 if report.changed {
-                    // Checked once, `postWriteCheckDelay` after the first write not yet checked.
-                    box.state.withLock { state in
-                        if state.postWriteCheck == nil { state.postWriteCheck = .now + configuration.postWriteCheckDelay }
-                    }
+                    // Checked once writes pause for `postWriteCheckDelay`: a read-back of a large
+                    // table takes a while and competes with the writes, and one taken across a
+                    // write is discarded anyway. (The periodic read-back still bounds the wait.)
+                    box.state.withLock { state in state.postWriteCheck = .now + configuration.postWriteCheckDelay }
                 }
                 configuration.onApply?(report)
                 if report.changed {
                     logger.info("applied \(report.bytesWritten) bytes (full state: \(report.fullBytes)) in \(report.duration)")
                 }
-                let undecodable = cache.undecodable.keys.sorted()
+                let undecodable = box.state.withLock { $0.cache.undecodable.keys.sorted() }
                 let problems = (compileError.map { ["policy does not compile: \($0)"] } ?? [])
                     + (undecodable.isEmpty ? [] : ["undecodable: \(undecodable.joined(separator: ", "))"])
                 let inSync = status == .inSync && problems.isEmpty
@@ -285,8 +322,8 @@ public struct Agent<Store: KeyValueStore>: Sendable {
 
     /// Removes every chain, hook and IP set Canal owns, in both dataplanes, leaving everything
     /// else (other rules in the kernel chains, other chains and sets) as it is.
-    public static func cleanup(commands: KernelCommands, logger: Logger) async throws {
-        try await Dataplane.cleanup(commands: commands, logger: logger)
+    public static func cleanup(tools: any KernelTools, logger: Logger) async throws {
+        try await Dataplane.cleanup(tools: tools, logger: logger)
     }
 }
 

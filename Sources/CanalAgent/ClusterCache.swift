@@ -18,6 +18,11 @@ struct ClusterCache: Sendable {
     private(set) var undecodable: [String: String] = [:]
     /// Bumped on every change.
     private(set) var generation = 0
+    /// The changes since the last ``takeChanges()``, for the incremental compiler.
+    private var changes: [ClusterChange] = []
+    /// Whether a FelixConfiguration changed since the last ``takeChanges()`` (the dataplane
+    /// settings may differ: the compiler session must start over).
+    private var configurationChanged = false
 
     /// Applies one update; returns a problem to log, if any.
     mutating func apply(_ update: SyncUpdate) -> String? {
@@ -34,15 +39,35 @@ struct ClusterCache: Sendable {
         }
         resources[key] = resource
         undecodable.removeValue(forKey: key)
+        record(.put(resource), kind: resource.kind)
         return nil
     }
 
     /// A key's deletion.
     mutating func delete(_ key: String) -> String? {
         generation += 1
-        resources.removeValue(forKey: key)
+        if let old = resources.removeValue(forKey: key) {
+            record(.delete(old.kind, namespace: old.metadata.namespace, name: old.metadata.name ?? ""), kind: old.kind)
+        }
         undecodable.removeValue(forKey: key)
         return nil
+    }
+
+    private mutating func record(_ change: ClusterChange, kind: ResourceKind) {
+        if kind == .felixConfiguration {
+            configurationChanged = true
+        } else {
+            changes.append(change)
+        }
+    }
+
+    /// The changes since the last call (in order), and whether a FelixConfiguration changed.
+    mutating func takeChanges() -> (changes: [ClusterChange], configurationChanged: Bool) {
+        defer {
+            changes = []
+            configurationChanged = false
+        }
+        return (changes, configurationChanged)
     }
 
     /// The compiler's input.

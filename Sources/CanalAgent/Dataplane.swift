@@ -28,6 +28,47 @@ public struct ApplyReport: Sendable, Hashable {
     public var compileDuration: Duration = .zero
 }
 
+/// The chains and IP sets an incremental compile touched: what an incremental apply plans.
+struct ChangeScope: Sendable, Hashable {
+    /// Chains (Canal's, and kernel chains whose hooks changed) per family.
+    var v4Chains: Set<String> = []
+    var v6Chains: Set<String> = []
+    /// IP sets (of both families: their names differ).
+    var sets: Set<String> = []
+
+    init() {}
+
+    /// What the two updates touch.
+    init(_ v4: RuleSetDiff, _ v6: RuleSetDiff) {
+        v4Chains = Self.chains(v4)
+        v6Chains = Self.chains(v6)
+        for diff in [v4.ipSets, v6.ipSets] {
+            sets.formUnion(diff.created.map(\.name))
+            sets.formUnion(diff.destroyed.map(\.name))
+            sets.formUnion(diff.redefined.map(\.name))
+            sets.formUnion(diff.memberChanges.map(\.name))
+        }
+    }
+
+    private static func chains(_ diff: RuleSetDiff) -> Set<String> {
+        var names = Set<String>()
+        for table in diff.tables {
+            names.formUnion(table.added.map(\.name))
+            names.formUnion(table.removed.map(\.name))
+            names.formUnion(table.changed.map(\.name))
+            names.formUnion(table.changedHooks.map(\.new.chain))
+            names.formUnion(table.changedHooks.map(\.old.chain))
+        }
+        return names
+    }
+
+    mutating func formUnion(_ other: ChangeScope) {
+        v4Chains.formUnion(other.v4Chains)
+        v6Chains.formUnion(other.v6Chains)
+        sets.formUnion(other.sets)
+    }
+}
+
 /// What a read-back of the kernel found (the iptables/ipset part or the nft listing).
 struct KernelReading: Sendable {
     var iptables: (v4: IptablesSnapshot, v6: IptablesSnapshot, sets: IPSetSnapshot)?
@@ -38,22 +79,22 @@ struct KernelReading: Sendable {
 /// write happened while it was taken.
 struct KernelReader: Sendable {
     let kind: DataplaneKind
-    let commands: KernelCommands
+    let tools: any KernelTools
 
     func read() async throws -> KernelReading {
         switch kind {
         case .iptables:
-            async let save4 = commands.run(["iptables-save"])
-            async let save6 = commands.run(["ip6tables-save"])
-            async let saveSets = commands.run(["ipset", "save"])
+            async let save4 = tools.run(["iptables-save"])
+            async let save6 = tools.run(["ip6tables-save"])
+            async let saveSets = tools.run(["ipset", "save"])
             return KernelReading(iptables: (IptablesSnapshot(parsing: try await save4), IptablesSnapshot(parsing: try await save6),
                                             IPSetSnapshot(parsing: try await saveSets)))
         case .nft:
-            let tables = try await commands.run(["nft", "list", "tables"])
+            let tables = try await tools.run(["nft", "list", "tables"])
             var out = ""
             let lines = Set(tables.split(separator: "\n").map(String.init))
             for family in ["ip", "ip6"] where lines.contains("table \(family) \(Dataplane.nftTable)") {
-                out += try await commands.run(["nft", "list", "table", family, Dataplane.nftTable])
+                out += try await tools.run(["nft", "list", "table", family, Dataplane.nftTable])
             }
             return KernelReading(nftListing: out)
         }
@@ -65,7 +106,7 @@ struct KernelReader: Sendable {
 /// transaction per table and family, IP sets nobody references last).
 struct Dataplane: Sendable {
     let kind: DataplaneKind
-    let commands: KernelCommands
+    let tools: any KernelTools
     let logger: Logger
     /// Whether reports carry ``ApplyReport/fullBytes`` (a full render per apply).
     let reportsFullSize: Bool
@@ -85,7 +126,7 @@ struct Dataplane: Sendable {
     private(set) var writes = 0
 
     /// The reader for this dataplane.
-    var reader: KernelReader { KernelReader(kind: kind, commands: commands) }
+    var reader: KernelReader { KernelReader(kind: kind, tools: tools) }
 
     /// Takes a read-back (taken after the last write) as the kernel's state.
     mutating func adopt(_ reading: KernelReading) {
@@ -103,9 +144,9 @@ struct Dataplane: Sendable {
         }
     }
 
-    init(kind: DataplaneKind, commands: KernelCommands, logger: Logger, reportsFullSize: Bool = false) {
+    init(kind: DataplaneKind, tools: any KernelTools, logger: Logger, reportsFullSize: Bool = false) {
         self.kind = kind
-        self.commands = commands
+        self.tools = tools
         self.logger = logger
         self.reportsFullSize = reportsFullSize
     }
@@ -114,10 +155,10 @@ struct Dataplane: Sendable {
     func hasCanalState() async throws -> Bool {
         switch kind {
         case .iptables:
-            let snapshot = IptablesSnapshot(parsing: try await commands.run(["iptables-save", "-t", "filter"]))
+            let snapshot = IptablesSnapshot(parsing: try await tools.run(["iptables-save", "-t", "filter"]))
             return snapshot.tables["filter"]?.rules[ChainName.forward] != nil
         case .nft:
-            return try await commands.run(["nft", "list", "tables"]).split(separator: "\n").contains("table ip \(Self.nftTable)")
+            return try await tools.run(["nft", "list", "tables"]).split(separator: "\n").contains("table ip \(Self.nftTable)")
         }
     }
 
@@ -125,13 +166,17 @@ struct Dataplane: Sendable {
     /// kernel (the last adopted reading plus the writes since); with no model (at start, after a
     /// failed write) or with `readBack`, the kernel is read first. A failed write leaves the
     /// state unknown, so the next sync reads the kernel.
-    mutating func sync(v4: RuleSet, v6: RuleSet, readBack: Bool = false) async throws -> ApplyReport {
+    ///
+    /// With `scope` (the chains and sets changed since the state last passed to a successful
+    /// sync), only those are planned (iptables) — unless a reading was adopted since, which may
+    /// show drift anywhere: then everything is planned.
+    mutating func sync(v4: RuleSet, v6: RuleSet, readBack: Bool = false, scope: ChangeScope? = nil) async throws -> ApplyReport {
         let start = ContinuousClock.now
         if readBack || (kind == .iptables && model == nil) {
             adopt(try await reader.read())
         }
         var report = switch kind {
-        case .iptables: try await syncIptables(v4: v4, v6: v6)
+        case .iptables: try await syncIptables(v4: v4, v6: v6, scope: scope)
         case .nft: try await syncNft(v4: v4, v6: v6)
         }
         adopted = false
@@ -145,35 +190,47 @@ struct Dataplane: Sendable {
         return written.v4 == v4 && written.v6 == v6
     }
 
-    private mutating func syncIptables(v4: RuleSet, v6: RuleSet) async throws -> ApplyReport {
+    private mutating func syncIptables(v4: RuleSet, v6: RuleSet, scope: ChangeScope?) async throws -> ApplyReport {
         let reading = adopted
-        let (actual4, actual6, actualSets) = model!
-        model = nil  // unknown until the writes succeed
+        // Taken out (unknown until the writes succeed), so that it is updated in place below.
+        var (actual4, actual6, actualSets) = model.take()!
+        let scope = reading || written == nil ? nil : scope
         let planStart = ContinuousClock.now
-        let sets = planner.ipSetScripts(desired: v4.ipSets + v6.ipSets, actual: actualSets)
-        let input4 = planner.restoreInput(desired: v4, actual: actual4)
-        let input6 = planner.restoreInput(desired: v6, actual: actual6)
+        let desiredSets = scope == nil ? v4.ipSets + v6.ipSets : (v4.ipSets + v6.ipSets).filter { scope!.sets.contains($0.name) }
+        let sets = planner.ipSetScripts(desired: desiredSets, actual: actualSets, only: scope?.sets)
+        let input4 = planner.restoreInput(desired: v4, actual: actual4, only: scope?.v4Chains)
+        let input6 = planner.restoreInput(desired: v6, actual: actual6, only: scope?.v6Chains)
         let changed = !(sets.before.isEmpty && sets.destroy.isEmpty && input4.isEmpty && input6.isEmpty)
         let drift = reading && changed && wasWritten(v4, v6)
         if drift { logger.warning("kernel state differs from what the agent wrote; restoring it") }
         let writeStart = ContinuousClock.now
         if changed { writes += 1 }
-        if !sets.before.isEmpty { _ = try await commands.run(["ipset", "restore"], input: sets.before) }
+        if !sets.before.isEmpty { _ = try await tools.run(["ipset", "restore"], input: sets.before) }
         // The two families are independent: their transactions run side by side.
-        async let restored4: String? = input4.isEmpty ? nil : commands.run(["iptables-restore", "--noflush", "--wait", "10"], input: input4)
-        async let restored6: String? = input6.isEmpty ? nil : commands.run(["ip6tables-restore", "--noflush", "--wait", "10"], input: input6)
+        async let restored4: String? = input4.isEmpty ? nil : tools.run(["iptables-restore", "--noflush", "--wait", "10"], input: input4)
+        async let restored6: String? = input6.isEmpty ? nil : tools.run(["ip6tables-restore", "--noflush", "--wait", "10"], input: input6)
         _ = try await (restored4, restored6)
-        var remaining = IPSetSnapshot(v4.ipSets + v6.ipSets)
+        var undestroyed = Set<String>()
         for name in sets.destroy {
             do {
-                _ = try await commands.run(["ipset", "destroy", name])
+                _ = try await tools.run(["ipset", "destroy", name])
             } catch {
                 logger.warning("cannot destroy IP set \(name) (still referenced?): \(error)")
-                remaining.sets[name] = actualSets.sets[name]
+                undestroyed.insert(name)
             }
         }
-        model = (actual4.applying(input4), actual6.applying(input6), remaining)
-        logger.debug("iptables sync: read back \(reading), planned in \(writeStart - planStart), wrote in \(ContinuousClock.now - writeStart)")
+        if scope == nil {
+            var remaining = IPSetSnapshot(v4.ipSets + v6.ipSets)
+            for name in undestroyed { remaining.sets[name] = actualSets.sets[name] }
+            actualSets = remaining
+        } else {
+            for set in desiredSets { actualSets.sets[set.name] = IPSetSnapshot.entry(set) }
+            for name in sets.destroy where !undestroyed.contains(name) { actualSets.sets[name] = nil }
+        }
+        actual4.apply(input4)
+        actual6.apply(input6)
+        model = (actual4, actual6, actualSets)
+        logger.debug("iptables sync: read back \(reading), scoped \(scope != nil), planned in \(writeStart - planStart), wrote in \(ContinuousClock.now - writeStart)")
         var full = 0
         if changed && reportsFullSize {
             let iptables = IptablesRenderer(), ipsets = IPSetRenderer()
@@ -202,7 +259,7 @@ struct Dataplane: Sendable {
             nftBaseline = nil
             writes += 1
             do {
-                _ = try await commands.run(["nft", "-f", "-"], input: script)
+                _ = try await tools.run(["nft", "-f", "-"], input: script)
             } catch {
                 written = nil  // unknown state: the next sync replaces the tables whole
                 throw error
@@ -216,25 +273,25 @@ struct Dataplane: Sendable {
     }
 
     /// Removes every chain, hook and IP set Canal owns (both dataplanes), leaving other rules alone.
-    static func cleanup(commands: KernelCommands, logger: Logger) async throws {
+    static func cleanup(tools: any KernelTools, logger: Logger) async throws {
         var planner = IptablesPlanner()
         for (family, save, restore) in [(IPAddress.Family.v4, "iptables-save", "iptables-restore"),
                                         (.v6, "ip6tables-save", "ip6tables-restore")] {
-            let actual = IptablesSnapshot(parsing: try await commands.run([save]))
+            let actual = IptablesSnapshot(parsing: try await tools.run([save]))
             let input = planner.restoreInput(desired: RuleSet(family: family), actual: actual)
             if !input.isEmpty {
                 logger.info("removing Canal's \(family) chains and hooks")
-                _ = try await commands.run([restore, "--noflush", "--wait", "10"], input: input)
+                _ = try await tools.run([restore, "--noflush", "--wait", "10"], input: input)
             }
         }
-        let sets = IPSetSnapshot(parsing: try await commands.run(["ipset", "save"]))
+        let sets = IPSetSnapshot(parsing: try await tools.run(["ipset", "save"]))
         for name in sets.sets.keys.sorted() {
-            _ = try await commands.run(["ipset", "destroy", name])
+            _ = try await tools.run(["ipset", "destroy", name])
         }
-        let tables = try await commands.run(["nft", "list", "tables"])
+        let tables = try await tools.run(["nft", "list", "tables"])
         for family in ["ip", "ip6"] where tables.split(separator: "\n").contains("table \(family) \(nftTable)") {
             logger.info("deleting nftables table \(family) \(nftTable)")
-            _ = try await commands.run(["nft", "delete", "table", family, nftTable])
+            _ = try await tools.run(["nft", "delete", "table", family, nftTable])
         }
     }
 }

@@ -36,30 +36,39 @@ struct IptablesPlanner: Sendable {
 
     /// The `--noflush` input that takes `actual` to `desired` (empty when they agree).
     /// Tables of `managedTables` absent from `desired` lose every Canal chain and hook.
+    ///
+    /// With `only`, just the chains (and the hooks in kernel chains) of those names are
+    /// planned, in the tables `desired` holds: the rest is taken to be in place already (the
+    /// agent passes the names an incremental compile touched, when its model of the kernel is
+    /// what it last wrote). The cost is then that of the touched chains, not of the node.
     mutating func restoreInput(desired: RuleSet, actual: IptablesSnapshot,
-                      managedTables: [TableName] = TableName.allCases) -> String {
+                      managedTables: [TableName] = TableName.allCases, only: Set<String>? = nil) -> String {
         var out = ""
         var names = desired.tables.map(\.name)
-        names += managedTables.filter { !names.contains($0) }
+        if only == nil { names += managedTables.filter { !names.contains($0) } }
         for name in names {
             let table = desired.table(name) ?? Table(name)
             let kernel = actual.tables[name.rawValue] ?? IptablesTableSnapshot()
             if desired.table(name) == nil && kernel.ownedChains.isEmpty
                 && !kernel.rules.values.contains(where: { $0.contains(where: \.isOwned) }) { continue }
-            let lines = tableLines(table, family: desired.family, kernel: kernel)
+            let lines = tableLines(table, family: desired.family, kernel: kernel, only: only)
             if !lines.isEmpty { out += "*\(name.rawValue)\n" + lines + "COMMIT\n" }
         }
         return out
     }
 
-    private mutating func tableLines(_ table: Table, family: IPAddress.Family, kernel: IptablesTableSnapshot) -> String {
+    private mutating func tableLines(_ table: Table, family: IPAddress.Family, kernel: IptablesTableSnapshot,
+                                     only: Set<String>?) -> String {
         var declare = "", hookDeletes = "", bodies = "", hookAdds = "", deletes = ""
-        let wanted = Set(table.chains.map(\.name))
-        // Forget chains that are gone, so the cache does not grow without bound.
-        for key in hashCache.keys where key.family == family && key.table == table.name && !wanted.contains(key.chain) {
-            hashCache.removeValue(forKey: key)
+        let chains = only.map { only in table.chains.filter { only.contains($0.name) } } ?? table.chains
+        let wanted = Set(chains.map(\.name))
+        if only == nil {
+            // Forget chains that are gone, so the cache does not grow without bound.
+            for key in hashCache.keys where key.family == family && key.table == table.name && !wanted.contains(key.chain) {
+                hashCache.removeValue(forKey: key)
+            }
         }
-        for chain in table.chains {
+        for chain in chains {
             let hashes = hashes(chain, table: table.name, family: family)
             if let existing = kernel.rules[chain.name], existing.map(\.hash) == hashes.map(Optional.some) { continue }
             declare += ":\(chain.name) - -\n"
@@ -67,14 +76,27 @@ struct IptablesPlanner: Sendable {
                 bodies += "-A \(chain.name) \(renderer.fragment(rule, hash: hash, family: family))\n"
             }
         }
-        for chain in kernel.ownedChains where !wanted.contains(chain) {
+        let unwanted: [String]
+        if let only {
+            unwanted = only.sorted().filter { !wanted.contains($0) && IptablesSnapshot.isOwnedChain($0) && kernel.rules[$0] != nil }
+            for chain in only where !wanted.contains(chain) {
+                hashCache.removeValue(forKey: HashKey(family: family, table: table.name, chain: chain))
+            }
+        } else {
+            unwanted = kernel.ownedChains.filter { !wanted.contains($0) }
+        }
+        for chain in unwanted {
             declare += ":\(chain) - -\n"
             deletes += "-X \(chain)\n"
         }
         // Hooks in the kernel's own chains.
         var kernelChains = table.hooks.map(\.chain)
-        for chain in kernel.chainOrder where kernel.builtIn.contains(chain) && !kernelChains.contains(chain) {
-            if kernel.rules[chain, default: []].contains(where: \.isOwned) { kernelChains.append(chain) }
+        if let only {
+            kernelChains = only.sorted().filter { kernelChains.contains($0) || kernel.builtIn.contains($0) }
+        } else {
+            for chain in kernel.chainOrder where kernel.builtIn.contains(chain) && !kernelChains.contains(chain) {
+                if kernel.rules[chain, default: []].contains(where: \.isOwned) { kernelChains.append(chain) }
+            }
         }
         for chain in kernelChains {
             let hook = table.hooks.first { $0.chain == chain } ?? KernelChainHooks(chain: chain)
@@ -106,9 +128,11 @@ struct IptablesPlanner: Sendable {
     /// `before` creates and fills sets and changes members (run before the rules change, so no
     /// rule ever references a missing set); `destroy` lists the sets no longer wanted, to destroy (run once no
     /// rule references them).
-    func ipSetScripts(desired: [IPSet], actual: IPSetSnapshot) -> (before: String, destroy: [String]) {
+    /// With `only`, just the sets of those names are considered.
+    func ipSetScripts(desired: [IPSet], actual: IPSetSnapshot, only: Set<String>? = nil) -> (before: String, destroy: [String]) {
         var before = ""
         var temporaries = 0
+        let desired = only.map { only in desired.filter { only.contains($0.name) } } ?? desired
         for set in desired {
             let family = set.family == .v4 ? "inet" : "inet6"
             let members = Set(set.members.map { IPSetSnapshot.normalized($0.description) })
@@ -134,7 +158,8 @@ struct IptablesPlanner: Sendable {
             }
         }
         let wanted = Set(desired.map(\.name))
-        let destroy = actual.sets.keys.sorted().filter { !wanted.contains($0) }
+        let candidates = only.map { only in only.filter { actual.sets[$0] != nil } } ?? Array(actual.sets.keys)
+        let destroy = candidates.sorted().filter { !wanted.contains($0) }
         return (before.isEmpty ? "" : before + "COMMIT\n", destroy)
     }
 }

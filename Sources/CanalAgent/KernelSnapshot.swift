@@ -124,6 +124,13 @@ extension IptablesSnapshot {
     /// agent can follow what it wrote without reading the kernel back after every write.
     func applying(_ input: String) -> IptablesSnapshot {
         var result = self
+        result.apply(input)
+        return result
+    }
+
+    /// Applies `input` (as ``applying(_:)``) in place: when this snapshot is the only copy, only
+    /// the chains the input names are touched, whatever the table's size.
+    mutating func apply(_ input: String) {
         var name = ""
         // The table being changed is taken out of the dictionary so that it is mutated in place.
         var t = IptablesTableSnapshot()
@@ -131,11 +138,11 @@ extension IptablesSnapshot {
         for line in input.split(separator: "\n").map(String.init) {
             if line.hasPrefix("*") {
                 name = String(line.dropFirst())
-                t = result.tables.removeValue(forKey: name) ?? IptablesTableSnapshot()
+                t = tables.removeValue(forKey: name) ?? IptablesTableSnapshot()
                 continue
             }
             if line == "COMMIT" {
-                result.tables[name] = t
+                tables[name] = t
                 t = IptablesTableSnapshot()
                 continue
             }
@@ -167,8 +174,7 @@ extension IptablesSnapshot {
                 break
             }
         }
-        if !name.isEmpty, result.tables[name] == nil { result.tables[name] = t }  // input without a final COMMIT
-        return result
+        if !name.isEmpty, tables[name] == nil { tables[name] = t }  // input without a final COMMIT
     }
 }
 
@@ -176,10 +182,12 @@ extension IPSetSnapshot {
     /// Canal's sets as they are once `sets` are programmed.
     init(_ sets: [IPSet]) {
         self.init()
-        for set in sets {
-            self.sets[set.name] = Set(
-                type: set.type.rawValue, family: set.family == .v4 ? "inet" : "inet6", maxSize: set.maxSize,
-                members: Swift.Set(set.members.map { Self.normalized($0.description) }))
-        }
+        for set in sets { self.sets[set.name] = Self.entry(set) }
+    }
+
+    /// How `ipset save` shows `set` once programmed.
+    static func entry(_ set: IPSet) -> Set {
+        Set(type: set.type.rawValue, family: set.family == .v4 ? "inet" : "inet6", maxSize: set.maxSize,
+            members: Swift.Set(set.members.map { Self.normalized($0.description) }))
     }
 }

@@ -102,6 +102,43 @@ func cluster(port: Int, clientRole: String = "client", withPolicy: Bool = true) 
         #expect(delta.utf8.count <= IptablesRenderer().restoreInput(b).utf8.count + 200)
     }
 
+    /// An incremental apply: the incremental compiler's update from any state to any other,
+    /// planned only over the chains and sets it touched (as the agent does when its model of the
+    /// kernel is what it last wrote), converges like a full plan and writes no more than one.
+    @Test(arguments: variants.indices, variants.indices)
+    func scopedPlanConverges(from: Int, to: Int) throws {
+        func state(_ i: Int) throws -> ClusterState {
+            try cluster(port: Self.variants[i].0, clientRole: Self.variants[i].1, withPolicy: Self.variants[i].2)
+        }
+        var session = try IncrementalPolicyCompiler(state(from), node: "node1")
+        let a = session.compiled
+        var changes: [ClusterChange] = try state(to).workloadEndpoints.map { .put($0) }
+        changes += try state(to).globalNetworkPolicies.map { .put($0) }
+        if try state(to).globalNetworkPolicies.isEmpty { changes.append(.delete(.globalNetworkPolicy, name: "db")) }
+        let update = try session.apply(changes)
+        let b = update.compiled
+        #expect(b == (try PolicyCompiler.compile(state(to), node: "node1")))
+        let scope = ChangeScope(update.ipv4, update.ipv6)
+
+        var kernel = FakeIptables()
+        kernel.restore("*filter\n-A FORWARD -s 192.0.2.1/32 -j DROP\nCOMMIT\n")
+        kernel.restore(IptablesPlanner.plan(desired: a.ipv4, actual: kernel.snapshot))
+        var planner = IptablesPlanner()
+        #expect(planner.restoreInput(desired: a.ipv4, actual: kernel.snapshot).isEmpty)
+        let full = IptablesPlanner.plan(desired: b.ipv4, actual: kernel.snapshot)
+        let scoped = planner.restoreInput(desired: b.ipv4, actual: kernel.snapshot, only: scope.v4Chains)
+        #expect(Set(scoped.split(separator: "\n")) == Set(full.split(separator: "\n")))
+        kernel.restore(scoped)
+        #expect(IptablesPlanner.plan(desired: b.ipv4, actual: kernel.snapshot).isEmpty)
+
+        let setsBefore = IPSetSnapshot(a.ipv4.ipSets + a.ipv6.ipSets)
+        let desiredSets = b.ipv4.ipSets + b.ipv6.ipSets
+        let fullSets = planner.ipSetScripts(desired: desiredSets, actual: setsBefore)
+        let scopedSets = planner.ipSetScripts(desired: desiredSets, actual: setsBefore, only: scope.sets)
+        #expect(Set(scopedSets.before.split(separator: "\n")) == Set(fullSets.before.split(separator: "\n")))
+        #expect(scopedSets.destroy == fullSets.destroy)
+    }
+
     /// A change of one policy rewrites that policy's chain and nothing else.
     @Test func policyChangeTouchesOneChain() throws {
         let a = try PolicyCompiler.compile(cluster(port: 8080), node: "node1").ipv4

@@ -168,6 +168,56 @@ extension CanalAgentTests {
     }
 }
 
+extension CanalAgentTests {
+    /// A host endpoint: the node's interface toward an external peer, selected by a policy that
+    /// canal-agent enforces on packets to the node itself; a change of the policy changes what
+    /// reaches the host, and `--cleanup` opens it again.
+    @Test(.timeLimit(.minutes(2))) func hostEndpoint() async throws {
+        try await AgentHarness.with(test: "agent-hep") { h in
+            let ext = try h.node.addExternal("ext", interface: "ext0", nodeIPv4: "198.18.10.1", nodeIPv6: "fd5e:ca1:10::1",
+                                             ipv4: "198.18.10.2", ipv6: "fd5e:ca1:10::2")
+            let host = h.node.host(ipv4: "198.18.10.1", ipv6: "fd5e:ca1:10::1")
+            try h.node.listen(in: host, ports: [8080, 9090])
+            try h.apply(AgentHarness.cluster)
+            let agent = try h.startAgent()
+            try await h.waitInSync(agent)
+            // No host endpoint: the agent leaves the host's own traffic alone.
+            try await h.expectEventually(within: 5, from: ext, [.tcp(host.ipv4, 8080): true, .tcp(host.ipv4, 9090): true])
+
+            func hostPolicy(port: Int) -> String {
+                """
+                apiVersion: projectcalico.org/v3
+                kind: GlobalNetworkPolicy
+                metadata: {name: host-ingress}
+                spec:
+                  order: 10
+                  selector: hep == 'ext'
+                  types: [Ingress]
+                  ingress:
+                  - {action: Allow, protocol: TCP, source: {nets: [198.18.10.0/24]}, destination: {ports: [\(port)]}}
+                """
+            }
+            try h.apply("""
+                apiVersion: projectcalico.org/v3
+                kind: HostEndpoint
+                metadata: {name: node1-ext0, labels: {hep: ext}}
+                spec: {node: \(AgentHarness.nodeName), interfaceName: ext0, expectedIPs: [198.18.10.1, fd5e:ca1:10::1]}
+                ---
+                \(hostPolicy(port: 8080))
+                """)
+            try await h.expectEventually(within: 1, from: ext, [.tcp(host.ipv4, 8080): true, .tcp(host.ipv4, 9090): false])
+            try h.apply(hostPolicy(port: 9090))
+            try await h.expectEventually(within: 1, from: ext, [.tcp(host.ipv4, 8080): false, .tcp(host.ipv4, 9090): true])
+            // Workload policy is unaffected by the host endpoint.
+            try await h.expectEventually(within: 1, from: h.client, [.tcp(h.db.ipv4, 8080): true, .tcp(h.db.ipv4, 9090): false])
+
+            #expect(agent.terminate() == 0)
+            #expect(try h.runAgent(["--cleanup"]).status == 0)
+            try await h.expectEventually(within: 1, from: ext, [.tcp(host.ipv4, 8080): true, .tcp(host.ipv4, 9090): true])
+        }
+    }
+}
+
 /// Counters shared by a probing task and the test.
 final class ProbeCounters: Sendable {
     let stop = Atomic<Bool>(false)

@@ -74,7 +74,7 @@ enum AgentBenchmark {
         var logger = Logger(label: "canal-agent")
         logger.logLevel = .warning
         let configuration = AgentConfiguration(
-            node: "node1", commands: KernelCommands(prefix: ["ip", "netns", "exec", node.namespace]), 
+            node: "node1", tools: NetnsKernelTools(node: node),
             onApply: { report in recorder.reports.withLock { $0.append((realtimeNanos(), report)) } })
         let agent = Agent(store: EtcdKeyValueStore(configuration: etcd.configuration()), configuration: configuration, logger: logger)
         let prober = try Prober(namespace: client.namespace, address: db.ipv4)
@@ -122,6 +122,9 @@ enum AgentBenchmark {
                 applyTimes += applied.map { milliseconds($0.1.duration) }
                 compileTimes += applied.map { milliseconds($0.1.compileDuration) }
             }
+            if ProcessInfo.processInfo.environment["CANAL_BENCH_VERBOSE"] != nil {
+                print("latencies (ms):", agentLatency.map { Int($0) }, "applies (ms):", applyTimes.map { Int($0) })
+            }
             let p50 = percentile(agentLatency, 0.5), etcd50 = percentile(etcdLatency, 0.5)
             bench("agent.firstSync", firstSync, "ms")
             if let initial { bench("agent.fullApply.bytes", Double(initial.bytesWritten), "B") }
@@ -145,6 +148,51 @@ enum AgentBenchmark {
 }
 
 func milliseconds(_ d: Duration) -> Double { Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15 }
+
+/// The agent's kernel tools run in the node namespace (`nsenter --net`: canal-agent runs inside
+/// it and pays for no namespace switch, and `ip netns exec` would also set up a mount
+/// namespace each time), waited for by a termination handler (not `waitUntilExit`, which
+/// polls), input and output through files.
+struct NetnsKernelTools: KernelTools {
+    let node: NetnsNode
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    func run(_ arguments: [String], input: String?) async throws -> String {
+        let full = ["nsenter", "--net=/run/netns/\(node.namespace)"] + arguments
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("canal-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (inURL, outURL, errURL) = (directory.appendingPathComponent("in"), directory.appendingPathComponent("out"),
+                                       directory.appendingPathComponent("err"))
+        for (url, contents) in [(inURL, input ?? ""), (outURL, ""), (errURL, "")] {
+            _ = FileManager.default.createFile(atPath: url.path, contents: Data(contents.utf8))
+        }
+        let (inHandle, outHandle, errHandle) = (try FileHandle(forReadingFrom: inURL), try FileHandle(forWritingTo: outURL),
+                                                try FileHandle(forWritingTo: errURL))
+        defer { for handle in [inHandle, outHandle, errHandle] { try? handle.close() } }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = full
+        (process.standardInput, process.standardOutput, process.standardError) = (inHandle, outHandle, errHandle)
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
+        guard status == 0 else {
+            throw Failure(description: "`\(full.joined(separator: " "))` exited \(status): "
+                + String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self))
+        }
+        return String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self)
+    }
+}
 
 /// What the agent and the watch report, read by the benchmark.
 final class Recorder: Sendable {

@@ -67,7 +67,7 @@ struct CanalAgentCommand: AsyncParsableCommand {
         var logger = Logger(label: "canal-agent")
         logger.logLevel = level
         if cleanup {
-            try await Agent<EtcdKeyValueStore>.cleanup(commands: KernelCommands(), logger: logger)
+            try await Agent<EtcdKeyValueStore>.cleanup(tools: ShellKernelTools(), logger: logger)
             logger.info("removed Canal's chains, hooks and IP sets")
             return
         }
@@ -85,7 +85,7 @@ struct CanalAgentCommand: AsyncParsableCommand {
             throw ValidationError("canal-agent needs a shared datastore: set DATASTORE_TYPE=etcdv3 and ETCD_ENDPOINTS (or --etcd-endpoints)")
         }
         let configuration = AgentConfiguration(
-            node: node, dataplane: kind, once: once, refreshInterval: .milliseconds(Int(max(0.1, refreshInterval) * 1000)),
+            node: node, dataplane: kind, tools: ShellKernelTools(), once: once, refreshInterval: .milliseconds(Int(max(0.1, refreshInterval) * 1000)),
             healthFile: healthFile)
         let agent = Agent(store: EtcdKeyValueStore(configuration: etcd), configuration: configuration, logger: logger)
         logger.info("canal-agent starting: node \(node), dataplane \(kind.rawValue), etcd \(etcd.endpoints.joined(separator: ","))")
