@@ -92,7 +92,7 @@ let package = Package(
         .target(name: "CanalCNI", dependencies: ["CanalModel"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "canal-cni",
-            dependencies: ["CanalCNI", "CanalModel", "CanalDatastore", "CanalIPAM"],
+            dependencies: ["CanalCNI", "CanalModel", "CanalDatastore", "CanalIPAM", "CanalToolSupport"],
             path: "Sources/Examples/canal-cni",
             swiftSettings: swiftSettings
         ),

@@ -1,8 +1,5 @@
-// Shared by the host daemons (canal-flanneld, canal-confd): running host commands and logging.
+// Shared by the tools (canal-agent, canal-flanneld, canal-confd): running host commands and logging.
 // Not a product and not API: `package` access only.
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 package import Foundation
 
@@ -50,140 +47,34 @@ package enum Shell {
     /// output, throwing with standard error when it exits non-zero. Unlike ``run(_:)``, calls
     /// run side by side (on Dispatch's global queue, not on Swift's cooperative pool).
     package static func output(_ arguments: [String], input: String?) async throws -> String {
-        let (status, output, errors) = await withCheckedContinuation { continuation in
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<SpawnOutput, SpawnFailure>, Never>) in
             DispatchQueue.global().async {
-                continuation.resume(returning: spawnAndCapture(arguments, input: input))
+                continuation.resume(returning: Result { () throws(SpawnFailure) in
+                    try Spawn.run(arguments, input: Array((input ?? "").utf8))
+                })
             }
         }
-        guard status == 0 else {
-            throw CommandFailure(description: "`\(arguments.joined(separator: " "))` exited \(status): "
-                + (errors + output).trimmingCharacters(in: .whitespacesAndNewlines).prefix(2000))
+        let finished: SpawnOutput
+        switch result {
+        case .success(let output): finished = output
+        case .failure(let failure): throw CommandFailure(description: "`\(arguments.joined(separator: " "))` exited 127: cannot run \(arguments[0]): \(failure.reason)")
         }
-        return output
+        guard finished.status == 0 else {
+            throw CommandFailure(description: "`\(arguments.joined(separator: " "))` exited \(finished.status): "
+                + (finished.stderrText + finished.stdoutText).trimmingCharacters(in: .whitespacesAndNewlines).prefix(2000))
+        }
+        return finished.stdoutText
     }
 
-    /// posix_spawnp with standard input from a temporary file holding `input`, standard output
-    /// into a pipe (read to the end) and standard error into a temporary file, then waitpid.
-    package static func spawnAndCapture(_ arguments: [String], input: String?) -> (status: Int32, output: String, errors: String) {
-        func temporaryFile(_ contents: String) -> Int32 {
-            var template = Array("/tmp/canal-shell-XXXXXX".utf8CString)
-            let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-            guard fd >= 0 else { return -1 }
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-            var bytes = Array(contents.utf8)[...]
-            while !bytes.isEmpty {
-                let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { break }
-                bytes = bytes.dropFirst(n)
-            }
-            lseek(fd, 0, SEEK_SET)
-            return fd
-        }
-        // Every descriptor is close-on-exec (dup2 onto 0, 1 and 2 clears that), so commands run
-        // side by side do not inherit each other's pipes.
-        let inputFD = input.map(temporaryFile) ?? open("/dev/null", O_RDONLY | O_CLOEXEC)
-        let errorFD = temporaryFile("")
-        defer {
-            if inputFD >= 0 { close(inputFD) }
-            if errorFD >= 0 { close(errorFD) }
-        }
-        guard inputFD >= 0, errorFD >= 0 else { return (127, "", "cannot create a temporary file") }
-        var fds: [Int32] = [0, 0]
-        // The pipe exists, without close-on-exec, only under the lock: no concurrent spawn inherits it.
-        spawnLock.lock()
-        guard pipe(&fds) == 0 else {
-            spawnLock.unlock()
-            return (127, "", "pipe() failed")
-        }
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, inputFD, 0)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errorFD, 2)
-        posix_spawn_file_actions_addclose(&actions, fds[0])
-        posix_spawn_file_actions_addclose(&actions, fds[1])
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, &argv, environ)
-        close(fds[1])
-        spawnLock.unlock()
-        guard spawned == 0 else {
-            close(fds[0])
-            return (127, "", "cannot run \(arguments[0]): \(String(cString: strerror(spawned)))")
-        }
-        let output = readToEnd(fds[0])
-        close(fds[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        lseek(errorFD, 0, SEEK_SET)
-        let errors = readToEnd(errorFD)
-        let exited = (status & 0x7f) == 0
-        return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), String(decoding: output, as: UTF8.self),
-                String(decoding: errors, as: UTF8.self))
-    }
-
-    private static let spawnLock = NSLock()
-
-    private static func readToEnd(_ fd: Int32) -> [UInt8] {
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                output += buffer[0..<n]
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else {
-                return output
-            }
-        }
-    }
-
-    /// posix_spawnp with standard output and error into one pipe, read to the end, then waitpid.
-    /// (Not Foundation's `Process`: the daemon's children are reaped here, synchronously.)
+    /// Runs `arguments` (``Spawn``) with standard output and error together, as written, and
+    /// returns the exit status and that output; 127 and the reason when it cannot be started.
     package static func spawnAndWait(_ arguments: [String]) -> (status: Int32, output: String) {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { return (127, "pipe() failed") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
-        posix_spawn_file_actions_addclose(&actions, fds[0])
-        posix_spawn_file_actions_addclose(&actions, fds[1])
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, &argv, environ)
-        close(fds[1])
-        guard spawned == 0 else {
-            close(fds[0])
-            return (127, "cannot run \(arguments[0]): \(String(cString: strerror(spawned)))")
+        do throws(SpawnFailure) {
+            let finished = try Spawn.run(arguments, mergingErrors: true)
+            return (finished.status, finished.stdoutText)
+        } catch {
+            return (127, "cannot run \(arguments.first ?? ""): \(error.reason)")
         }
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
-            if n > 0 {
-                output += buffer[0..<n]
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else {
-                break
-            }
-        }
-        close(fds[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exited = (status & 0x7f) == 0
-        return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), String(decoding: output, as: UTF8.self))
     }
 }
 

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CanalCNI
 import CanalModel
+import CanalToolSupport
 import Foundation
 
 /// The kernel side of a workload, as Calico's plugin sets it up (`dataplane_linux.go`): a veth pair
@@ -39,7 +40,7 @@ struct Dataplane: Sendable {
                                                "type", "veth", "peer", "name", w.hostName, "mtu", "\(w.mtu)",
                                                "address", CalicoGateway.hostMAC, "netns", "\(hostPID)"])
             guard created.status == 0 else {
-                throw .dataplane("cannot create the veth pair \(w.hostName)/\(w.ifName)", details: created.stderr.trimmed)
+                throw .dataplane("cannot create the veth pair \(w.hostName)/\(w.ifName)", details: created.stderrText.trimmed)
             }
         }
         do {
@@ -96,13 +97,13 @@ struct Dataplane: Sendable {
         if !netns.isEmpty, FileManager.default.fileExists(atPath: netns) {
             let ip = ip
             let out = try Netns.run(in: netns) { () throws(CNIError) in try Command.run(ip, ["link", "del", ifName]) }
-            if out.status == 0 || Self.isMissing(out.stderr) { return }
-            throw .dataplane("cannot delete \(ifName) in \(netns)", details: out.stderr.trimmed)
+            if out.status == 0 || Self.isMissing(out.stderrText) { return }
+            throw .dataplane("cannot delete \(ifName) in \(netns)", details: out.stderrText.trimmed)
         }
         guard let hostName, linkExists(hostName) else { return }
         let out = try Command.run(ip, ["link", "del", hostName])
-        if out.status != 0, !Self.isMissing(out.stderr) {
-            throw .dataplane("cannot delete \(hostName)", details: out.stderr.trimmed)
+        if out.status != 0, !Self.isMissing(out.stderrText) {
+            throw .dataplane("cannot delete \(hostName)", details: out.stderrText.trimmed)
         }
     }
 
@@ -170,7 +171,7 @@ struct Dataplane: Sendable {
     private func batch(_ lines: [String], what: String) throws(CNIError) {
         let input = Array((lines.joined(separator: "\n") + "\n").utf8)
         let out = try Command.run(ip, ["-batch", "-"], input: input)
-        guard out.status == 0 else { throw .dataplane("cannot \(what)", details: out.stderr.trimmed) }
+        guard out.status == 0 else { throw .dataplane("cannot \(what)", details: out.stderrText.trimmed) }
     }
 
     private func writeSysctl(_ key: String, _ value: String) throws(CNIError) {

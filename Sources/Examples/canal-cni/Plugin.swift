@@ -2,6 +2,7 @@ import CanalCNI
 import CanalDatastore
 import CanalIPAM
 import CanalModel
+import CanalToolSupport
 import Foundation
 
 /// ADD, DEL and CHECK for one invocation against one datastore.
@@ -210,10 +211,10 @@ struct Plugin<Store: KeyValueStore>: Sendable {
             throw .invalidConfig("failed to find plugin \"\(config.ipamType)\" in path \(invocation.path)")
         }
         let out = try Command.run(plugin, [], input: stdin, environment: ["CNI_COMMAND": command.rawValue])
-        log.debug("\(plugin) \(command.rawValue) exited \(out.status): \(out.stdoutText) \(out.stderr)")
+        log.debug("\(plugin) \(command.rawValue) exited \(out.status): \(out.stdoutText) \(out.stderrText)")
         guard out.status == 0 else {
             if let value = try? JSONValue(parsing: out.stdout), let error = CNIError(json: value) { throw error }
-            throw .ipam("IPAM plugin \(config.ipamType) failed (exit \(out.status))", details: (out.stdoutText + out.stderr).trimmed)
+            throw .ipam("IPAM plugin \(config.ipamType) failed (exit \(out.status))", details: (out.stdoutText + out.stderrText).trimmed)
         }
         guard command == .add else { return CNIResult() }
         let value: JSONValue

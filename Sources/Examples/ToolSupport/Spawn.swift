@@ -1,0 +1,200 @@
+// The one way the tools run a program: posix_spawn, pipes and poll, synchronously.
+// Not a product and not API: `package` access only.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a finished child left: its exit status and everything it wrote.
+package struct SpawnOutput: Sendable {
+    /// The exit code, or 128 + the signal's number when a signal ended it.
+    package var status: Int32
+    /// Standard output (with standard error in it when the errors were merged).
+    package var stdout: [UInt8]
+    /// Standard error; empty when the errors were merged into ``stdout``.
+    package var stderr: [UInt8]
+    /// ``stdout`` decoded as UTF-8.
+    package var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    /// ``stderr`` decoded as UTF-8.
+    package var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+}
+
+/// A program that could not be started (no pipe, or `posix_spawn` failed).
+package struct SpawnFailure: Error, Sendable, CustomStringConvertible {
+    /// Why, as `strerror` says it (prefixed with `pipe: ` when no pipe could be made).
+    package var reason: String
+    package var description: String { reason }
+}
+
+/// Runs a program to its end and collects what it wrote.
+///
+/// With `posix_spawn`, pipes and `poll`, not Foundation's `Process`: `Process` learns that a child
+/// exited through CoreFoundation's socket machinery, whose wake-ups need a working loopback, so in
+/// a network namespace whose `lo` is down it waited forever. The child is born in the calling
+/// thread's network namespace (see ``Netns``), with every signal at its default disposition and
+/// none blocked (the tools ignore SIGPIPE, SIGTERM or SIGINT themselves), and inherits no other
+/// descriptor of this process, so calls may run side by side on several threads.
+package enum Spawn {
+    /// Runs `arguments` (the first is the program: looked up on `PATH` unless it holds a `/`),
+    /// writing `input` to its standard input (`/dev/null` when empty) while reading its standard
+    /// output and error, then waits for it. The environment is this process's with `environment`
+    /// laid over it. With `mergingErrors`, standard error goes into the same pipe as standard
+    /// output, interleaved as written.
+    ///
+    /// - Throws: ``SpawnFailure`` when the program cannot be started; a program that runs and
+    ///   fails is an ``SpawnOutput/status`` instead.
+    package static func run(_ arguments: [String], input: [UInt8] = [], environment: [String: String] = [:],
+                            mergingErrors: Bool = false) throws(SpawnFailure) -> SpawnOutput {
+        guard let program = arguments.first else { throw SpawnFailure(reason: "no program to run") }
+        // Close-on-exec from birth (dup2 onto 0, 1 and 2 clears it in the child): no child started
+        // side by side inherits another's pipe.
+        var pipes: [[Int32]] = []
+        func closeAll() { for fd in pipes.joined() { close(fd) } }
+        for _ in 0..<((input.isEmpty ? 0 : 1) + (mergingErrors ? 1 : 2)) {
+            var fds: [Int32] = [-1, -1]
+            guard makePipe(&fds) == 0 else {
+                let reason = String(cString: strerror(errno))
+                closeAll()
+                throw SpawnFailure(reason: "pipe: " + reason)
+            }
+            pipes.append(fds)
+        }
+        let stdinPipe = input.isEmpty ? nil : pipes[0]
+        let stdoutPipe = pipes[input.isEmpty ? 0 : 1]
+        let stderrPipe = mergingErrors ? nil : pipes[input.isEmpty ? 1 : 2]
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let stdinPipe {
+            posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, (stderrPipe ?? stdoutPipe)[1], 2)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var all = sigset_t()
+        sigfillset(&all)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?]? = environment.isEmpty ? nil : mergedEnvironment(environment).map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp?.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let spawned = envp.map { posix_spawnp(&pid, program, &actions, &attributes, argv, $0) }
+            ?? posix_spawnp(&pid, program, &actions, &attributes, argv, environ)
+        // The child's ends.
+        if let stdinPipe { close(stdinPipe[0]) }
+        close(stdoutPipe[1])
+        if let stderrPipe { close(stderrPipe[1]) }
+        guard spawned == 0 else {
+            if let stdinPipe { close(stdinPipe[1]) }
+            close(stdoutPipe[0])
+            if let stderrPipe { close(stderrPipe[0]) }
+            throw SpawnFailure(reason: String(cString: strerror(spawned)))
+        }
+        let (stdout, stderr) = exchange(input: input, stdin: stdinPipe?[1] ?? -1, stdout: stdoutPipe[0], stderr: stderrPipe?[0] ?? -1)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exited = (status & 0x7f) == 0
+        return SpawnOutput(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), stdout: stdout, stderr: stderr)
+    }
+
+    /// pipe2(2) with O_CLOEXEC, which Swift's Glibc module does not declare; pipe(2) then fcntl
+    /// where it is missing.
+    private static func makePipe(_ fds: inout [Int32]) -> Int32 {
+        if let pipe2 { return fds.withUnsafeMutableBufferPointer { pipe2($0.baseAddress!, O_CLOEXEC) } }
+        guard pipe(&fds) == 0 else { return -1 }
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        return 0
+    }
+
+    private static let pipe2: (@convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32)? = dlsym(nil, "pipe2").map {
+        unsafeBitCast($0, to: (@convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32).self)
+    }
+
+    /// This process's environment (`NAME=value` entries) with `overrides` laid over it.
+    private static func mergedEnvironment(_ overrides: [String: String]) -> [String] {
+        var entries: [String] = []
+        var cursor: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
+        while let entry = cursor?.pointee {
+            let text = String(cString: entry)
+            let name = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? text
+            if overrides[name] == nil { entries.append(text) }
+            cursor = cursor?.successor()
+        }
+        return entries + overrides.map { "\($0.key)=\($0.value)" }
+    }
+
+    /// Writes `input` to the child's standard input while reading its standard output and error to
+    /// their ends, so that no pipe can fill up and block either side. Closes the descriptors given
+    /// (-1 for none). SIGPIPE is blocked on this thread while it writes: a child that exits without
+    /// reading its input ends the write with EPIPE, not this process.
+    private static func exchange(input: [UInt8], stdin: Int32, stdout: Int32, stderr: Int32) -> ([UInt8], [UInt8]) {
+        var out: [UInt8] = [], err: [UInt8] = []
+        var written = 0
+        var inFD = stdin, outFD = stdout, errFD = stderr
+        var sigpipe = sigset_t(), previousMask = sigset_t()
+        sigemptyset(&sigpipe)
+        sigaddset(&sigpipe, SIGPIPE)
+        var sigpipeWasPending = false, brokePipe = false
+        if inFD >= 0 {
+            _ = fcntl(inFD, F_SETFL, fcntl(inFD, F_GETFL) | O_NONBLOCK)
+            pthread_sigmask(SIG_BLOCK, &sigpipe, &previousMask)
+            var pending = sigset_t()
+            sigpending(&pending)
+            sigpipeWasPending = sigismember(&pending, SIGPIPE) == 1
+        }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while inFD >= 0 || outFD >= 0 || errFD >= 0 {
+            var fds = [pollfd(fd: inFD, events: Int16(POLLOUT), revents: 0),
+                       pollfd(fd: outFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: errFD, events: Int16(POLLIN), revents: 0)]
+            let ready = poll(&fds, nfds_t(fds.count), -1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            if inFD >= 0, fds[0].revents != 0 {
+                let n = input.withUnsafeBytes { write(inFD, $0.baseAddress! + written, $0.count - written) }
+                if n > 0 { written += n }
+                if n < 0 && errno == EPIPE { brokePipe = true }
+                // Everything written, or the child closed its end.
+                if written == input.count || (n < 0 && errno != EAGAIN && errno != EINTR) {
+                    close(inFD)
+                    inFD = -1
+                }
+            }
+            for (index, fd) in [(1, outFD), (2, errFD)] where fd >= 0 && fds[index].revents != 0 {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    if index == 1 { out += buffer[0..<n] } else { err += buffer[0..<n] }
+                } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
+                    close(fd)
+                    if index == 1 { outFD = -1 } else { errFD = -1 }
+                }
+            }
+        }
+        for fd in [inFD, outFD, errFD] where fd >= 0 { close(fd) }
+        if stdin >= 0 {
+            // Take back the SIGPIPE the broken pipe raised (not one that was pending before).
+            if brokePipe && !sigpipeWasPending {
+                var now = timespec(tv_sec: 0, tv_nsec: 0)
+                while sigtimedwait(&sigpipe, nil, &now) < 0 && errno == EINTR {}
+            }
+            pthread_sigmask(SIG_SETMASK, &previousMask, nil)
+        }
+        return (out, err)
+    }
+}
