@@ -22,6 +22,7 @@ package struct SpawnOutput: Sendable {
 package struct SpawnFailure: Error, Sendable, CustomStringConvertible {
     /// Why, as `strerror` says it (prefixed with `pipe: ` when no pipe could be made).
     package var reason: String
+    /// ``reason``.
     package var description: String { reason }
 }
 
