@@ -48,6 +48,27 @@ struct BGPHostsTests {
     }
 
     /// `birdc show protocols` rows: name → (state, since, info).
+    /// Applies `cluster` with canalctl, gives each host a workload with an address from its own
+    /// IPAM block, and starts canal-confd and BIRD on every host.
+    func bringUp(
+        cluster: String, hosts: [NetnsFabric.Host], fabric: NetnsFabric, etcd: EtcdServer, environment: [String: String], directory: URL
+    ) async throws -> (workloads: [Workload], blocks: [CIDR], speakers: [Speaker]) {
+        let applied = try ToolRunner.run("canalctl", ["apply", "-f", "-"], stdin: cluster, environment: environment)
+        try #require(applied.status == 0, "\(applied.stderr)")
+        let ipam = IPAMClient(store: EtcdKeyValueStore(configuration: etcd.configuration()))
+        var workloads: [Workload] = []
+        var blocks: [CIDR] = []
+        for host in hosts {
+            let address = try #require(try await ipam.autoAssign(AutoAssignRequest(host: host.name, handle: "w-\(host.name)")).ipv4.addresses.first)
+            workloads.append(try fabric.addWorkload(on: host, name: "w", ipv4: address.address.description))
+            blocks.append(try #require(try await ipam.blockAffinities(host: host.name).keys.first))
+        }
+        let endpoint = etcd.endpoint(on: fabric.rootAddress)
+        var speakers: [Speaker] = []
+        for host in hosts { speakers.append(try await start(fabric, host, etcd: endpoint, directory: directory)) }
+        return (workloads, blocks, speakers)
+    }
+
     func protocols(_ fabric: NetnsFabric, _ speaker: Speaker) -> [String: (state: String, since: String, info: String)] {
         let out = (try? fabric.exec(on: speaker.host, ["/usr/sbin/birdc", "-s", speaker.socket, "show", "protocols"])) ?? ""
         var rows: [String: (String, String, String)] = [:]
@@ -73,19 +94,10 @@ struct BGPHostsTests {
                         ---
 
                         """ + hosts.map(Self.nodeYAML).joined()
-                    let applied = try ToolRunner.run("canalctl", ["apply", "-f", "-"], stdin: cluster, environment: environment)
-                    try #require(applied.status == 0, "\(applied.stderr)")
+                    var (workloads, blocks, speakers) = try await bringUp(
+                        cluster: cluster, hosts: hosts, fabric: fabric, etcd: etcd, environment: environment, directory: directory)
                     let ipam = IPAMClient(store: EtcdKeyValueStore(configuration: etcd.configuration()))
-                    var workloads: [Workload] = []
-                    var blocks: [CIDR] = []
-                    for host in hosts {
-                        let address = try #require(try await ipam.autoAssign(AutoAssignRequest(host: host.name, handle: "w-\(host.name)")).ipv4.addresses.first)
-                        workloads.append(try fabric.addWorkload(on: host, name: "w", ipv4: address.address.description))
-                        blocks.append(try #require(try await ipam.blockAffinities(host: host.name).keys.first))
-                    }
                     let endpoint = etcd.endpoint(on: fabric.rootAddress)
-                    var speakers: [Speaker] = []
-                    for host in hosts { speakers.append(try await start(fabric, host, etcd: endpoint, directory: directory)) }
                     // Every host learns the two other blocks from BIRD, via the owner's address.
                     for (i, speaker) in speakers.enumerated() {
                         for (j, block) in blocks.enumerated() where j != i {
@@ -183,19 +195,8 @@ struct BGPHostsTests {
 
                         """
                     cluster += clients.map(Self.nodeYAML).joined()
-                    let applied = try ToolRunner.run("canalctl", ["apply", "-f", "-"], stdin: cluster, environment: environment)
-                    try #require(applied.status == 0, "\(applied.stderr)")
-                    let ipam = IPAMClient(store: EtcdKeyValueStore(configuration: etcd.configuration()))
-                    var workloads: [Workload] = []
-                    var blocks: [CIDR] = []
-                    for host in hosts {
-                        let address = try #require(try await ipam.autoAssign(AutoAssignRequest(host: host.name, handle: "w-\(host.name)")).ipv4.addresses.first)
-                        workloads.append(try fabric.addWorkload(on: host, name: "w", ipv4: address.address.description))
-                        blocks.append(try #require(try await ipam.blockAffinities(host: host.name).keys.first))
-                    }
-                    let endpoint = etcd.endpoint(on: fabric.rootAddress)
-                    var speakers: [Speaker] = []
-                    for host in hosts { speakers.append(try await start(fabric, host, etcd: endpoint, directory: directory)) }
+                    let (workloads, blocks, speakers) = try await bringUp(
+                        cluster: cluster, hosts: hosts, fabric: fabric, etcd: etcd, environment: environment, directory: directory)
 
                     // Sessions: the reflector has one per client, each client exactly one, to the reflector.
                     let rrName = Self.protocolName("Node", reflector.address)
