@@ -157,6 +157,44 @@ public struct AllocationBlock: Sendable, Hashable {
         return taken
     }
 
+    /// ``autoAssign(count:handle:attributes:reservations:)`` and the sequence number bump of the
+    /// block's write, changing the block in place (its arrays are not copied when it holds them
+    /// alone), with what ``undo(_:)`` needs to take both back. Nothing changes when fewer than
+    /// `count` addresses are free (the result's ordinals are then empty).
+    mutating func assignUndoably(
+        count: Int, handle: String?, attributes attrs: [String: String], reservations: ReservationFilter
+    ) -> AssignmentUndo {
+        var undo = AssignmentUndo(
+            ordinals: [], unallocated: unallocated, stamps: [], attributeCount: attributes.count, sequenceNumber: sequenceNumber)
+        if reservations.isEmpty || !reservations.overlaps(cidr) {
+            guard unallocated.count >= count else { return undo }
+            undo.stamps = unallocated.prefix(count).map { sequenceNumberForAllocation[$0] }
+            undo.ordinals = autoAssign(count: count, handle: handle, attributes: attrs, reservations: reservations)
+        } else {
+            let stamps = sequenceNumberForAllocation
+            undo.ordinals = autoAssign(count: count, handle: handle, attributes: attrs, reservations: reservations)
+            undo.stamps = undo.ordinals.map { stamps[$0] }
+            if undo.ordinals.count < count {
+                self.undo(undo)
+                undo.ordinals = []
+                return undo
+            }
+        }
+        sequenceNumber &+= 1
+        return undo
+    }
+
+    /// Takes back an ``assignUndoably(count:handle:attributes:reservations:)`` (the last change made).
+    mutating func undo(_ undo: AssignmentUndo) {
+        for (ordinal, stamp) in zip(undo.ordinals, undo.stamps) {
+            allocations[ordinal] = nil
+            sequenceNumberForAllocation[ordinal] = stamp
+        }
+        unallocated = undo.unallocated
+        if attributes.count > undo.attributeCount { attributes.removeLast(attributes.count - undo.attributeCount) }
+        sequenceNumber = undo.sequenceNumber
+    }
+
     /// The number of free addresses not covered by `reserved`.
     func freeCount(reserved: ReservationFilter) -> Int {
         if reserved.isEmpty { return unallocated.count }
@@ -216,6 +254,20 @@ public struct AllocationBlock: Sendable, Hashable {
         guard !indices.isEmpty else { return [] }
         return allocations.indices.filter { allocations[$0].map(indices.contains) ?? false }
     }
+}
+
+/// What ``AllocationBlock/assignUndoably(count:handle:attributes:reservations:)`` changed.
+struct AssignmentUndo: Sendable {
+    /// The ordinals taken (empty when nothing was).
+    var ordinals: [Int]
+    /// The free list before.
+    var unallocated: [Int]
+    /// The sequence stamps of the taken ordinals before (a released address may keep its stamp).
+    var stamps: [UInt64?]
+    /// The number of attribute entries before.
+    var attributeCount: Int
+    /// The block's sequence number before.
+    var sequenceNumber: UInt64
 }
 
 // MARK: JSON
@@ -370,13 +422,24 @@ extension AllocationBlock {
     func patchedJSON(
         from previous: [UInt8], layout: BlockJSONLayout, old: AllocationBlock, taken: [Int]
     ) -> (bytes: [UInt8], layout: BlockJSONLayout)? {
+        patchedJSON(
+            from: previous, layout: layout, oldUnallocated: old.unallocated, oldAttributeCount: old.attributes.count,
+            oldSequenceNumber: old.sequenceNumber, taken: taken)
+    }
+
+    /// ``patchedJSON(from:layout:old:taken:)`` given only what it needs of the old block (its free
+    /// list, number of attributes and sequence number), as an ``AssignmentUndo`` keeps them.
+    func patchedJSON(
+        from previous: [UInt8], layout: BlockJSONLayout, oldUnallocated: [Int], oldAttributeCount: Int,
+        oldSequenceNumber: UInt64, taken: [Int]
+    ) -> (bytes: [UInt8], layout: BlockJSONLayout)? {
         let k = taken.count
-        guard k > 0, let index = allocations[taken[0]], sequenceNumber == old.sequenceNumber &+ 1,
-              unallocated.count == old.unallocated.count - k, old.unallocated.starts(with: taken),
-              attributes.count == old.attributes.count || attributes.count == old.attributes.count + 1,
+        guard k > 0, let index = allocations[taken[0]], sequenceNumber == oldSequenceNumber &+ 1,
+              unallocated.count == oldUnallocated.count - k, oldUnallocated.starts(with: taken),
+              attributes.count == oldAttributeCount || attributes.count == oldAttributeCount + 1,
               layout.sequenceMap.upperBound < previous.count
         else { return nil }
-        let stamp = old.sequenceNumber
+        let stamp = oldSequenceNumber
         let comma = UInt8(ascii: ",")
         var w = JSONWriter(capacity: previous.count + k * 32 + 96)
         w.append(previous[..<layout.allocations.lowerBound])
@@ -427,8 +490,8 @@ extension AllocationBlock {
         // attributes: the call's entry appended when it is new.
         let attributesStart = w.count + (layout.attributes.lowerBound - layout.unallocated.upperBound)
         w.append(previous[layout.unallocated.upperBound..<layout.attributes.upperBound])
-        if attributes.count > old.attributes.count {
-            if !old.attributes.isEmpty { w.raw(",") }
+        if attributes.count > oldAttributeCount {
+            if oldAttributeCount > 0 { w.raw(",") }
             w.attribute(attributes[attributes.count - 1])
         }
         let attributesEnd = w.count
