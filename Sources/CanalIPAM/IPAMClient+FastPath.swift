@@ -258,13 +258,15 @@ extension IPAMClient {
         case chosen(FastChoice)
     }
 
-    /// Assigns `count` addresses from one snapshot block: in place and marked pending when no other
-    /// call of this client is writing it, else from a copy of the block as stored.
+    /// Assigns `count` addresses from one snapshot block of host `owner`: in place and marked pending
+    /// when no other call of this client is writing it, else from a copy of the block as stored.
     func choose(
         from entry: inout HostBlock, cidr: CIDR, family: IPAddress.Family, owner: String, count: Int, request: AutoAssignRequest,
         reservations: ReservationFilter
     ) -> BlockOffer {
-        guard entry.block.affinity == owner else { return .unusable }
+        guard let affinity = entry.block.affinity, affinity.utf8.count == owner.utf8.count + 5, affinity.hasPrefix("host:"),
+              affinity.utf8.dropFirst(5).elementsEqual(owner.utf8)
+        else { return .unusable }
         let free = entry.block.freeCount(reserved: reservations)
         if free == 0 { return .full(.modRevision(entry.kv.key, is: entry.kv.modRevision)) }
         guard free >= count else { return .unusable }
@@ -300,10 +302,11 @@ extension IPAMClient {
         _ request: AutoAssignRequest, snapshot: inout HostSnapshot, handleKey: [UInt8]?, handleKV: KeyValue?,
         handle: IPAMHandle, claimMisses: Int
     ) -> FastPlan? {
-        let owner = "host:\(request.host)"
+        let owner = request.host  // the blocks' affinity is `host:<owner>`
         var choices: [FastChoice] = []
+        choices.reserveCapacity(2)
         var compares: [Transaction.Comparison] = []
-        compares.reserveCapacity(snapshot.poolItems.count + 12)
+        compares.reserveCapacity(snapshot.poolItems.count + snapshot.newerAffinityKeys.count + 12)
         /// Takes back the in-place assignments made so far.
         func abandon(_ snapshot: inout HostSnapshot) -> FastPlan? {
             for choice in choices where choice.token != 0 {
@@ -330,6 +333,7 @@ extension IPAMClient {
             // on its block's own (a full block whose affinity goes is not chosen either way, and a
             // changed or new affinity fails the prefix compare).
             var visited: [Transaction.Comparison] = []
+            visited.reserveCapacity(snapshot.affinities.count)
             // The full blocks passed over: a claim relies on them staying full (no new block while
             // the host has room); an assignment from a later block does not (see ``IPAMClient``).
             var fullBlocks: [Transaction.Comparison] = []
@@ -386,14 +390,15 @@ extension IPAMClient {
         var failure: [Transaction.Operation] = []
         success.reserveCapacity(2 * choices.count + 1)
         failure.reserveCapacity(choices.count + 1)
-        for choice in choices {
-            success.append(.put(key: choice.key, value: choice.value, lease: nil))
-            failure.append(.get(key: choice.key))
-            if let kv = choice.kv {
-                compares.append(.modRevision(choice.key, is: kv.modRevision))
-            } else if let affinityKey = choice.affinityKey {
+        for i in choices.indices {
+            let key = choices[i].key
+            success.append(.put(key: key, value: choices[i].value, lease: nil))
+            failure.append(.get(key: key))
+            if let revision = choices[i].kv?.modRevision {
+                compares.append(.modRevision(key, is: revision))
+            } else if let affinityKey = choices[i].affinityKey {
                 // A claim: block and affinity absent ⇒ create the block, confirm the affinity.
-                compares.append(.absent(choice.key))
+                compares.append(.absent(key))
                 compares.append(.absent(affinityKey))
                 success.append(.put(key: affinityKey, value: Self.confirmedAffinity, lease: nil))
             }
@@ -401,7 +406,7 @@ extension IPAMClient {
         var handleValue: [UInt8] = []
         if let handleKey {
             var handle = handle
-            for choice in choices { handle.blocks[choice.cidr.description, default: 0] += choice.ordinals.count }
+            for i in choices.indices { handle.blocks[choices[i].cidr.description, default: 0] += choices[i].ordinals.count }
             handle.deleted = false
             compares.append(handleKV.map { .modRevision(handleKey, is: $0.modRevision) } ?? .absent(handleKey))
             handleValue = handle.jsonBytes
@@ -433,30 +438,33 @@ extension IPAMClient {
     /// Records a plan's write, landed at `revision`, in the host's snapshot.
     func settle(_ plan: FastPlan, host: String, revision: Revision) {
         var claimed: [HostSnapshot.Affinity] = []
-        for choice in plan.choices {
-            guard let affinityKey = choice.affinityKey else { continue }
-            hostCache.noteBlock(choice.cidr, exists: true)
+        for i in plan.choices.indices {
+            guard let affinityKey = plan.choices[i].affinityKey else { continue }
+            let cidr = plan.choices[i].cidr
+            hostCache.noteBlock(cidr, exists: true)
             let affinityKV = KeyValue(
                 key: affinityKey, value: Self.confirmedAffinity, createRevision: revision, modRevision: revision, version: 1)
-            hostCache.noteAffinity(affinityKV, cidr: choice.cidr, host: host)
-            claimed.append(HostSnapshot.Affinity(cidr: choice.cidr, kv: affinityKV, confirmed: true))
+            hostCache.noteAffinity(affinityKV, cidr: cidr, host: host)
+            claimed.append(HostSnapshot.Affinity(cidr: cidr, kv: affinityKV, confirmed: true))
         }
         _ = hostCache.withSnapshot(host) { current -> Bool? in
-            for choice in plan.choices {
+            for i in plan.choices.indices {
+                let cidr = plan.choices[i].cidr
                 let kv = KeyValue(
-                    key: choice.key, value: choice.value, createRevision: choice.kv?.createRevision ?? revision,
-                    modRevision: revision, version: (choice.kv?.version ?? 0) + 1)
-                let b = current.blocks.index(forKey: choice.cidr)
-                if choice.token != 0 {
+                    key: plan.choices[i].key, value: plan.choices[i].value,
+                    createRevision: plan.choices[i].kv?.createRevision ?? revision, modRevision: revision,
+                    version: (plan.choices[i].kv?.version ?? 0) + 1)
+                let b = current.blocks.index(forKey: cidr)
+                if plan.choices[i].token != 0 {
                     // In place: the block already holds the assignment; only when it is still this call's.
-                    guard let b, current.blocks.values[b].pending == choice.token else { continue }
+                    guard let b, current.blocks.values[b].pending == plan.choices[i].token else { continue }
                     current.blocks.values[b].kv = kv
-                    current.blocks.values[b].layout = choice.layout
+                    current.blocks.values[b].layout = plan.choices[i].layout
                     current.blocks.values[b].pending = 0
                     current.blocks.values[b].undo = nil
-                } else if let block = choice.block {
+                } else if let block = plan.choices[i].block {
                     if let b, current.blocks.values[b].kv.modRevision > revision { continue }
-                    current.blocks[choice.cidr] = HostBlock(kv: kv, block: block, layout: choice.layout)
+                    current.blocks[cidr] = HostBlock(kv: kv, block: block, layout: plan.choices[i].layout)
                 }
             }
             for affinity in claimed where !current.affinities.contains(where: { $0.kv.key == affinity.kv.key }) {
@@ -515,10 +523,10 @@ extension IPAMClient {
                 var out = AutoAssignResult(
                     ipv4: FamilyAssignment(addresses: [], requested: request.ipv4, messages: []),
                     ipv6: FamilyAssignment(addresses: [], requested: request.ipv6, messages: []))
-                for choice in choices {
-                    let cidr = choice.cidr
-                    let addresses = choice.ordinals.map { CIDR(address: cidr.address(at: UInt128($0))!, prefixLength: cidr.prefixLength)! }
-                    if choice.family == .v4 { out.ipv4.addresses = addresses } else { out.ipv6.addresses = addresses }
+                for i in choices.indices {
+                    let cidr = choices[i].cidr
+                    let addresses = choices[i].ordinals.map { CIDR(address: cidr.address(at: UInt128($0))!, prefixLength: cidr.prefixLength)! }
+                    if choices[i].family == .v4 { out.ipv4.addresses = addresses } else { out.ipv6.addresses = addresses }
                 }
                 return out
             }

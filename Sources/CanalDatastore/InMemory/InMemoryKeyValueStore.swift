@@ -289,7 +289,8 @@ struct InMemoryState {
             throw DatastoreError(.notFound, "lease \(lease) not found", key: key)
         }
         let newRevision = Revision(revision + 1)
-        var events: [WatchEvent] = []
+        // The events go straight to the history (nothing can fail from here on).
+        let firstEvent = history.endIndex
         var results: [KeyValue?] = []
         results.reserveCapacity(branch.count)
         for operation in branch {
@@ -297,7 +298,6 @@ struct InMemoryState {
             case .get(let key):
                 results.append(current[StoreKey(key)])
             case .put(let key, let value, let lease):
-                if events.isEmpty { events.reserveCapacity(branch.count) }
                 let storeKey = StoreKey(key)
                 let kv: KeyValue
                 let previous: KeyValue?
@@ -316,18 +316,18 @@ struct InMemoryState {
                     current[storeKey] = kv
                 }
                 if let lease { leases[lease.rawValue]?.keys.insert(storeKey) }
-                events.append(WatchEvent(kind: .put, key: key, current: kv, previous: previous, revision: newRevision))
+                history.append(WatchEvent(kind: .put, key: key, current: kv, previous: previous, revision: newRevision))
                 results.append(transaction.returnsPreviousValues ? previous : nil)
             case .delete(let key):
                 let previous = current.removeValue(forKey: StoreKey(key))
                 if let previous {
                     detach(previous)
-                    events.append(WatchEvent(kind: .delete, key: key, current: nil, previous: previous, revision: newRevision))
+                    history.append(WatchEvent(kind: .delete, key: key, current: nil, previous: previous, revision: newRevision))
                 }
                 results.append(transaction.returnsPreviousValues ? previous : nil)
             }
         }
-        if !events.isEmpty { commit(events) }
+        if history.endIndex > firstEvent { committed() }
         return TransactionResult(succeeded: succeeded, revision: Revision(revision), results: results)
     }
 
@@ -360,8 +360,13 @@ struct InMemoryState {
     }
 
     mutating func commit(_ events: [WatchEvent]) {
-        revision += 1
         history.append(contentsOf: events)
+        committed()
+    }
+
+    /// Moves to the next revision once its events are in the history: compacts, wakes watchers.
+    mutating func committed() {
+        revision += 1
         // Compacted in steps, so that a full history does not shift on every write.
         if history.count > historyLimit + max(1, historyLimit / 4) {
             let firstKept = history[history.count - historyLimit].revision.rawValue

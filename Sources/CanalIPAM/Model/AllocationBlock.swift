@@ -433,6 +433,19 @@ extension AllocationBlock {
         from previous: [UInt8], layout: BlockJSONLayout, oldUnallocated: [Int], oldAttributeCount: Int,
         oldSequenceNumber: UInt64, taken: [Int]
     ) -> (bytes: [UInt8], layout: BlockJSONLayout)? {
+        previous.withUnsafeBufferPointer { previous in
+            patchedJSON(
+                from: previous, layout: layout, oldUnallocated: oldUnallocated, oldAttributeCount: oldAttributeCount,
+                oldSequenceNumber: oldSequenceNumber, taken: taken)
+        }
+    }
+
+    /// ``patchedJSON(from:layout:oldUnallocated:oldAttributeCount:oldSequenceNumber:taken:)`` over
+    /// the old JSON's storage (its runs are copied without slicing the array).
+    private func patchedJSON(
+        from previous: UnsafeBufferPointer<UInt8>, layout: BlockJSONLayout, oldUnallocated: [Int], oldAttributeCount: Int,
+        oldSequenceNumber: UInt64, taken: [Int]
+    ) -> (bytes: [UInt8], layout: BlockJSONLayout)? {
         let k = taken.count
         guard k > 0, let index = allocations[taken[0]], sequenceNumber == oldSequenceNumber &+ 1,
               unallocated.count == oldUnallocated.count - k, oldUnallocated.starts(with: taken),
@@ -625,4 +638,9 @@ extension AllocationBlock {
         sequenceNumberForAllocation = seq
         deleted = object["deleted"]?.boolValue ?? false
     }
+}
+
+extension UnsafeBufferPointer {
+    /// The buffer itself (so code written for an array's storage reads a buffer alike).
+    fileprivate func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R { try body(self) }
 }

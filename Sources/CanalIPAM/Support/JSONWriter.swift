@@ -13,6 +13,9 @@ struct JSONWriter {
     /// Appends bytes as they are.
     mutating func append(_ slice: ArraySlice<UInt8>) { bytes.append(contentsOf: slice) }
 
+    /// Appends a run of a buffer as it is.
+    mutating func append(_ slice: Slice<UnsafeBufferPointer<UInt8>>) { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: slice)) }
+
     /// One block attribute: `{"handle_id":…,"secondary":{…}}` (and the optional fields when set).
     mutating func attribute(_ a: AllocationAttribute) {
         raw("{\"handle_id\":")
