@@ -252,23 +252,25 @@ extension IPAMClient {
     enum BlockOffer {
         /// Not usable by the fast path (not the host's, too little room): the full path decides.
         case unusable
-        /// Full (the compare that it still is).
-        case full(Transaction.Comparison)
+        /// Full.
+        case full
         /// Assigned from, in place (pending) or from a copy.
         case chosen(FastChoice)
     }
 
-    /// Assigns `count` addresses from one snapshot block of host `owner`: in place and marked pending
-    /// when no other call of this client is writing it, else from a copy of the block as stored.
+    /// The compare that a snapshot block is as stored (read in place).
+    func fullCompare(_ entry: inout HostBlock) -> Transaction.Comparison { .modRevision(entry.kv.key, is: entry.kv.modRevision) }
+
+    /// Assigns `count` addresses from one snapshot block of affinity `owner` (`host:<name>`): in
+    /// place and marked pending when no other call of this client is writing it, else from a copy
+    /// of the block as stored.
     func choose(
         from entry: inout HostBlock, cidr: CIDR, family: IPAddress.Family, owner: String, count: Int, request: AutoAssignRequest,
         reservations: ReservationFilter
     ) -> BlockOffer {
-        guard let affinity = entry.block.affinity, affinity.utf8.count == owner.utf8.count + 5, affinity.hasPrefix("host:"),
-              affinity.utf8.dropFirst(5).elementsEqual(owner.utf8)
-        else { return .unusable }
+        guard entry.block.affinity == owner else { return .unusable }
         let free = entry.block.freeCount(reserved: reservations)
-        if free == 0 { return .full(.modRevision(entry.kv.key, is: entry.kv.modRevision)) }
+        if free == 0 { return .full }
         guard free >= count else { return .unusable }
         if entry.pending == 0 {
             // The snapshot's block changed in place, taken back if the write fails.
@@ -299,10 +301,9 @@ extension IPAMClient {
     /// marked pending (``HostBlock/pending``) until ``settle(_:host:revision:)`` or
     /// ``rollBack(_:host:)``. Nil, with the snapshot unchanged, when the full path must decide.
     func fastPlan(
-        _ request: AutoAssignRequest, snapshot: inout HostSnapshot, handleKey: [UInt8]?, handleKV: KeyValue?,
-        handle: IPAMHandle, claimMisses: Int
+        _ request: AutoAssignRequest, owner: String, snapshot: inout HostSnapshot, handleKey: [UInt8]?, handleKV: KeyValue?,
+        handle: IPAMHandle?, claimMisses: Int
     ) -> FastPlan? {
-        let owner = request.host  // the blocks' affinity is `host:<owner>`
         var choices: [FastChoice] = []
         choices.reserveCapacity(2)
         var compares: [Transaction.Comparison] = []
@@ -329,19 +330,10 @@ extension IPAMClient {
             else { return abandon(&snapshot) }
             var chosen: FastChoice?
             var owned = 0
-            // The affinities visited: a claim depends on all of them (their number), an assignment
-            // on its block's own (a full block whose affinity goes is not chosen either way, and a
-            // changed or new affinity fails the prefix compare).
-            var visited: [Transaction.Comparison] = []
-            visited.reserveCapacity(snapshot.affinities.count)
-            // The full blocks passed over: a claim relies on them staying full (no new block while
-            // the host has room); an assignment from a later block does not (see ``IPAMClient``).
-            var fullBlocks: [Transaction.Comparison] = []
             for a in snapshot.affinities.indices where snapshot.affinities[a].cidr.family == family {
                 let cidr = snapshot.affinities[a].cidr
                 guard pools.contains(where: { $0.cidr.contains(cidr) && $0.blockSize == cidr.prefixLength }) else { continue }
                 owned += 1
-                visited.append(.modRevision(snapshot.affinities[a].kv.key, is: snapshot.affinities[a].kv.modRevision))
                 if snapshot.reservations.coversWhole(cidr) { continue }
                 guard snapshot.affinities[a].confirmed, let b = snapshot.blocks.index(forKey: cidr) else { return abandon(&snapshot) }
                 // One in-place access to the entry (a read through the dictionary would copy it).
@@ -350,20 +342,30 @@ extension IPAMClient {
                     reservations: snapshot.reservations)
                 {
                 case .unusable: return abandon(&snapshot)
-                case .full(let compare):
-                    fullBlocks.append(compare)  // still full, for a claim
-                    continue
+                case .full: continue
                 case .chosen(let choice): chosen = choice
                 }
-                compares.append(visited[visited.count - 1])
+                // An assignment depends on its block's affinity (a full block whose affinity goes is
+                // not chosen either way, and a changed or new affinity fails the prefix compare) —
+                // not on the full blocks before it (see ``IPAMClient``).
+                compares.append(.modRevision(snapshot.affinities[a].kv.key, is: snapshot.affinities[a].kv.modRevision))
                 break
             }
             if chosen == nil {
                 // Every affine block is full: claim the next free block, as the full path would.
                 guard claimMisses < Self.maxFastClaimMisses else { return abandon(&snapshot) }
                 chosen = fastClaim(family: family, count: count, pools: pools, owned: owned, snapshot: snapshot, request: request)
-                compares += visited
-                compares += fullBlocks
+                // A claim depends on every affinity of the family (their number) and on each of
+                // their blocks staying full (no new block while the host has room).
+                for a in snapshot.affinities.indices where snapshot.affinities[a].cidr.family == family {
+                    let cidr = snapshot.affinities[a].cidr
+                    guard pools.contains(where: { $0.cidr.contains(cidr) && $0.blockSize == cidr.prefixLength }) else { continue }
+                    compares.append(.modRevision(snapshot.affinities[a].kv.key, is: snapshot.affinities[a].kv.modRevision))
+                    if snapshot.reservations.coversWhole(cidr) { continue }
+                    if let b = snapshot.blocks.index(forKey: cidr) {
+                        compares.append(fullCompare(&snapshot.blocks.values[b]))
+                    }
+                }
             }
             guard let chosen else { return abandon(&snapshot) }
             choices.append(chosen)
@@ -405,11 +407,14 @@ extension IPAMClient {
         }
         var handleValue: [UInt8] = []
         if let handleKey {
-            var handle = handle
-            for i in choices.indices { handle.blocks[choices[i].cidr.description, default: 0] += choices[i].ordinals.count }
-            handle.deleted = false
+            if var handle {
+                for i in choices.indices { handle.blocks[choices[i].cidr.description, default: 0] += choices[i].ordinals.count }
+                handle.deleted = false
+                handleValue = handle.jsonBytes
+            } else {
+                handleValue = IPAMHandle.jsonBytes(blocks: choices.map { ($0.cidr.description, $0.ordinals.count) })
+            }
             compares.append(handleKV.map { .modRevision(handleKey, is: $0.modRevision) } ?? .absent(handleKey))
-            handleValue = handle.jsonBytes
             success.append(.put(key: handleKey, value: handleValue, lease: nil))
             failure.append(.get(key: handleKey))
         }
@@ -495,16 +500,20 @@ extension IPAMClient {
     func fastAutoAssign(_ request: AutoAssignRequest) async throws -> AutoAssignResult? {
         let handleKey = request.handle.map { IPAMKeys.handle($0).bytes }
         var handleKV: KeyValue? = handleKey.flatMap(hostCache.handle)
+        let owner = "host:" + request.host
         var budget = RetryBudget(limit: options.maxAttempts)
         var claimMisses = 0
         while true {
-            let handle = try handleKV.map { kv throws(IPAMError) in try IPAMHandle(json: kv.value) } ?? IPAMHandle()
+            let handle = try handleKV.map { kv throws(IPAMError) in try IPAMHandle(json: kv.value) }
             guard let plan = hostCache.withSnapshot(request.host, { snapshot in
-                fastPlan(request, snapshot: &snapshot, handleKey: handleKey, handleKV: handleKV, handle: handle, claimMisses: claimMisses)
+                fastPlan(
+                    request, owner: owner, snapshot: &snapshot, handleKey: handleKey, handleKV: handleKV, handle: handle,
+                    claimMisses: claimMisses)
             }) else { return nil }
             let result: TransactionResult
             do {
-                result = try await run(plan.transaction)
+                // (The caller maps errors to IPAMError.)
+                result = try await store.transaction(plan.transaction)
             } catch {
                 rollBack(plan, host: request.host)
                 throw error

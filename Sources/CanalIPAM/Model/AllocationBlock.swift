@@ -465,16 +465,10 @@ extension AllocationBlock {
         for ordinal in k == 1 ? taken : taken.sorted() {
             // The start and end of element `ordinal`.
             let (at, end) = previous.withUnsafeBufferPointer { bytes -> (Int, Int) in
-                var at = cursor
-                while element < ordinal {
-                    while at < allocationsUpper, bytes[at] != comma { at += 1 }
-                    guard at < allocationsUpper else { return (-1, -1) }
-                    at += 1
-                    element += 1
-                }
-                var end = at
-                while end < allocationsUpper, bytes[end] != comma { end += 1 }
-                return (at, end)
+                let at = skipCommas(bytes, ordinal - element, from: cursor, end: allocationsUpper)
+                guard at >= 0 else { return (-1, -1) }
+                element = ordinal
+                return (at, nextComma(bytes, from: at, end: allocationsUpper))
             }
             guard at >= 0 else { return nil }
             w.append(previous[cursor..<at])
@@ -548,8 +542,7 @@ extension AllocationBlock {
                     key = key &* 10 &+ Int(bytes[digit] &- UInt8(ascii: "0"))
                     digit += 1
                 }
-                var stop = digit
-                while stop < end, bytes[stop] != comma { stop += 1 }
+                let stop = nextComma(bytes, from: digit, end: end)
                 return (key, stop < end ? stop + 1 : end)
             }
             guard key >= 0 else { return nil }
@@ -643,4 +636,63 @@ extension AllocationBlock {
 extension UnsafeBufferPointer {
     /// The buffer itself (so code written for an array's storage reads a buffer alike).
     fileprivate func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R { try body(self) }
+}
+
+/// The index of the first `,` in `bytes[from..<end]`, or `end`: eight bytes at a time.
+@inline(__always)
+private func nextComma(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
+    var at = from
+    if let base = bytes.baseAddress {
+        let raw = UnsafeRawPointer(base)
+        while at + 8 <= end {
+            let mask = commaMask(raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+            if mask != 0 { return at + mask.trailingZeroBitCount >> 3 }
+            at += 8
+        }
+    }
+    while at < end, bytes[at] != UInt8(ascii: ",") { at += 1 }
+    return at
+}
+
+/// The index just after the `count`th `,` from `from` (`from` itself for 0), or -1 when
+/// `bytes[from..<end]` has fewer.
+@inline(__always)
+private func skipCommas(_ bytes: UnsafeBufferPointer<UInt8>, _ count: Int, from: Int, end: Int) -> Int {
+    var left = count
+    var at = from
+    guard left > 0 else { return at }
+    if let base = bytes.baseAddress {
+        let raw = UnsafeRawPointer(base)
+        while at + 8 <= end {
+            var mask = commaMask(raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+            let found = mask.nonzeroBitCount
+            if found < left {
+                left -= found
+                at += 8
+                continue
+            }
+            // The `left`th comma of this word.
+            while left > 1 {
+                mask &= mask &- 1
+                left -= 1
+            }
+            return at + mask.trailingZeroBitCount >> 3 + 1
+        }
+    }
+    while at < end {
+        if bytes[at] == UInt8(ascii: ",") {
+            left -= 1
+            if left == 0 { return at + 1 }
+        }
+        at += 1
+    }
+    return -1
+}
+
+/// The high bit of each byte of `word` that is a `,` (exact per byte, little-endian order).
+@inline(__always)
+private func commaMask(_ word: UInt64) -> UInt64 {
+    let x = word ^ 0x2C2C_2C2C_2C2C_2C2C
+    let nonzero = ((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x
+    return ~nonzero & 0x8080_8080_8080_8080
 }
