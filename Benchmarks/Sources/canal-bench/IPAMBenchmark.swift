@@ -1,14 +1,15 @@
 // The IPAM benchmark: `canal-bench ipam` starts its own etcd and runs, side by side against it,
 // Canal's autoAssign of one address per call and raw compare-and-swap txns of the same client
 // (EtcdKeyValueStore), at concurrency 1 and 8, interleaved in 0.25 s slices so that load on the
-// shared machine hits all alike. The raw references, one key per worker, no prev_kv:
+// shared machine hits all alike (in a rotating order). The raw references, one key per worker, no prev_kv:
 // - `raw-txn` (16 B): Txn{if mod_revision(key) == r then put a 16-byte value else get key};
 // - `raw-txn-block-sized`: the same with a value as large as the block values allocations write
 //   (Calico's block JSON is rewritten whole by every allocation);
 // - `raw-txn-alloc-shaped`: exactly an allocation's write — the compares of a captured allocation
 //   txn (config, node, pools, the pool and affinity "unmodified since" ranges, the block's
 //   affinity; the block's and handle's own compares on the reference's keys), the block put with
-//   the captured block value and a new handle put with the captured handle value;
+//   the captured block value and a new handle put with the captured handle value, cycling through
+//   the warm-up's allocations so the block values have the sizes allocations write;
 // - `raw-txn-alloc-shaped+full-blocks`: that plus one compare per full block ahead of the block in
 //   use (what a write comparing the host's earlier full blocks would carry: their mean number in
 //   this benchmark), to price those compares.
@@ -41,7 +42,7 @@ final class CountingKV<Base: KeyValueStore>: KeyValueStore {
     func list(prefix: [UInt8], at revision: Revision?) async throws -> ListResult { counter.add(1, ordering: .relaxed); return try await base.list(prefix: prefix, at: revision) }
     /// While set (warm-up only), the allocation writes are kept as templates for the shaped reference.
     let capturing = Atomic<Bool>(false)
-    let captured = Mutex<Transaction?>(nil)
+    let captured = Mutex<[Transaction]>([])
     func transaction(_ transaction: Transaction) async throws -> TransactionResult {
         counter.add(1, ordering: .relaxed)
         guard capturing.load(ordering: .relaxed) else { return try await base.transaction(transaction) }
@@ -52,7 +53,7 @@ final class CountingKV<Base: KeyValueStore>: KeyValueStore {
         // An assignment from an existing block: block put + handle put, the block compared by revision.
         if transaction.success.count == 2, case .put(let blockKey, _, _) = transaction.success[0], blockKey.starts(with: Self.blockPrefix),
            transaction.comparisons.contains(where: { $0.key == blockKey && $0.rangeEnd == nil && $0.target != .createRevision(.zero) }) {
-            captured.withLock { $0 = transaction }
+            captured.withLock { $0.append(transaction) }
         }
         return try await base.transaction(transaction)
     }
@@ -152,15 +153,15 @@ enum IPAMBenchmark {
         var fullBlocks: [([UInt8], Revision)]
     }
 
-    /// One slice of allocation-shaped txns (see the file comment): `template`'s compares with its
-    /// block and handle compares moved to the worker's keys and its ranges' revision made current,
-    /// plus `extra` full-block compares. Returns (txns, seconds).
+    /// One slice of allocation-shaped txns (see the file comment): the captured allocation writes in
+    /// turn (so their block values have the sizes allocations write, from an empty block to a full
+    /// one), each with its block and handle compares moved to the worker's keys and its ranges'
+    /// revision made current, plus `extra` full-block compares. Returns (txns, seconds).
     static func shapedSlice(
-        _ store: EtcdKeyValueStore, template: Transaction, workers: inout [ShapedWorker], extra: Int, seconds: Double
+        _ store: EtcdKeyValueStore, templates: [Transaction], workers: inout [ShapedWorker], extra: Int, seconds: Double
     ) async throws -> (Int, Double) {
-        guard case .put(let templateBlock, let blockValue, _) = template.success[0],
-              case .put(let templateHandle, let handleValue, _) = template.success[1]
-        else { fail("the captured allocation is not a block put and a handle put") }
+        // The store's revision now: the ranges' "since" (outside the timed part).
+        let current = try await store.list(prefix: Array("/bench/ipam/none/".utf8)).revision
         let start = ContinuousClock.now
         let deadline = start + .milliseconds(Int(seconds * 1000))
         let before = workers
@@ -171,6 +172,10 @@ enum IPAMBenchmark {
                     var worker = first
                     var count = 0
                     while ContinuousClock.now < deadline {
+                        let template = templates[worker.handles % templates.count]
+                        guard case .put(let templateBlock, let blockValue, _) = template.success[0],
+                              case .put(let templateHandle, let handleValue, _) = template.success[1]
+                        else { fail("the captured allocation is not a block put and a handle put") }
                         let handleKey = Array("\(worker.handlePrefix)\(worker.handles)".utf8)
                         worker.handles += 1
                         var compares: [Transaction.Comparison] = []
@@ -180,8 +185,10 @@ enum IPAMBenchmark {
                             } else if c.key == templateHandle {
                                 compares.append(.absent(handleKey))
                             } else if c.rangeEnd != nil {
-                                // "Nothing in range modified since": kept true while the hosts claim blocks.
-                                compares.append(Transaction.Comparison(key: c.key, .modRevision(Revision(Int64.max >> 1)), .less, rangeEnd: c.rangeEnd))
+                                // "Nothing in range modified since": since the last write known, as an
+                                // allocation's is since the client's last write (nothing in those ranges is
+                                // written during these slices).
+                                compares.append(Transaction.Comparison(key: c.key, .modRevision(max(current, worker.blockRevision).next), .less, rangeEnd: c.rangeEnd))
                             } else {
                                 compares.append(c)
                             }
@@ -257,10 +264,12 @@ enum IPAMBenchmark {
             // average size of the block values an allocation writes and an allocation txn to copy.
             store.blockBytes.store(0, ordering: .relaxed)
             store.blockPuts.store(0, ordering: .relaxed)
+            store.captured.withLock { $0 = [] }
             store.capturing.store(true, ordering: .relaxed)
             _ = try await allocSlice(ipam, counts: &counts, tag: tag, seconds: 3600, limit: 64)
             store.capturing.store(false, ordering: .relaxed)
-            guard let template = store.captured.withLock({ $0 }) else { fail("no allocation txn captured") }
+            let templates = store.captured.withLock { $0 }
+            guard !templates.isEmpty else { fail("no allocation txn captured") }
             let size = max(16, store.blockBytes.load(ordering: .relaxed) / max(1, store.blockPuts.load(ordering: .relaxed)))
             var rawRevisions: [Revision] = []
             var sizedRevisions: [Revision] = []
@@ -284,13 +293,19 @@ enum IPAMBenchmark {
             let slice = seconds / Double(slices)
             var (alloc, raw16, sized, same, sameFull) = (Tally(), Tally(), Tally(), Tally(), Tally())
             let tripsBefore = store.counter.load(ordering: .relaxed)
-            for _ in 0..<slices {
-                try await raw16.measure { try await casSlice(raw, revisions: &rawRevisions, name: "raw", size: 16, seconds: slice) }
-                try await alloc.measure { try await allocSlice(ipam, counts: &counts, tag: tag, seconds: slice) }
-                try await sized.measure { try await casSlice(raw, revisions: &sizedRevisions, name: "sized", size: size, seconds: slice) }
-                try await same.measure { try await shapedSlice(raw, template: template, workers: &shaped, extra: 0, seconds: slice) }
-                try await sameFull.measure {
-                    try await shapedSlice(raw, template: template, workers: &shaped, extra: meanFullBlocksAhead, seconds: slice)
+            for round in 0..<slices {
+                // The kinds in a rotating order, so none always follows the same one.
+                for kind in 0..<5 {
+                    switch (kind + round) % 5 {
+                    case 0: try await raw16.measure { try await casSlice(raw, revisions: &rawRevisions, name: "raw", size: 16, seconds: slice) }
+                    case 1: try await alloc.measure { try await allocSlice(ipam, counts: &counts, tag: tag, seconds: slice) }
+                    case 2: try await sized.measure { try await casSlice(raw, revisions: &sizedRevisions, name: "sized", size: size, seconds: slice) }
+                    case 3: try await same.measure { try await shapedSlice(raw, templates: templates, workers: &shaped, extra: 0, seconds: slice) }
+                    default:
+                        try await sameFull.measure {
+                            try await shapedSlice(raw, templates: templates, workers: &shaped, extra: meanFullBlocksAhead, seconds: slice)
+                        }
+                    }
                 }
             }
             let trips = Double(store.counter.load(ordering: .relaxed) - tripsBefore) / Double(max(1, alloc.operations))
@@ -299,7 +314,7 @@ enum IPAMBenchmark {
             print(String(format: "bench %@.roundtrips %.3f trips/alloc", name, trips))
             bench("\(name).raw-txn", raw16.rate, "txn/s (16 B)")
             bench("\(name).raw-txn-block-sized", sized.rate, "txn/s (\(size) B)")
-            bench("\(name).raw-txn-alloc-shaped", same.rate, "txn/s (\(template.comparisons.count) compares, 2 puts)")
+            bench("\(name).raw-txn-alloc-shaped", same.rate, String(format: "txn/s (%.1f compares, 2 puts)", Double(templates.map(\.comparisons.count).reduce(0, +)) / Double(templates.count)))
             bench("\(name).raw-txn-alloc-shaped+full-blocks", sameFull.rate, "txn/s (+\(meanFullBlocksAhead) compares)")
             let r = alloc.rate / (raw16.rate / trips)
             ratio("\(name).vs-raw-txn-16B", r)
