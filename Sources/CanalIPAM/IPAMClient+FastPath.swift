@@ -39,6 +39,10 @@ struct HostSnapshot: Sendable {
     var newerAffinityKeys: [[UInt8]]
     /// The host's blocks as last read or written.
     var blocks: [CIDR: HostBlock]
+    /// The pools an autoAssign with no pools named, for workloads, may use, per family, once chosen
+    /// from ``pools`` and ``labels``.
+    var workloadPoolsV4: [Pool]? = nil
+    var workloadPoolsV6: [Pool]? = nil
 }
 
 /// A block of a host snapshot: as read or written, and where the parts of its JSON are when this
@@ -55,11 +59,14 @@ struct HostBlock: Sendable {
     var pending: UInt64 = 0
     /// How to take that assignment back.
     var undo: AssignmentUndo?
+    /// The block's CIDR as Calico writes it (a handle's key for it).
+    let name: String
 
     init(kv: KeyValue, block: AllocationBlock, layout: BlockJSONLayout?) {
         self.kv = kv
         self.block = block
         self.layout = layout
+        self.name = block.cidr.description
     }
 
     /// ``block`` as stored (``kv``), a copy without the pending assignment.
@@ -74,6 +81,8 @@ struct HostBlock: Sendable {
 struct FastChoice: Sendable {
     var family: IPAddress.Family
     var cidr: CIDR
+    /// ``cidr`` as Calico writes it.
+    var name: String
     /// The block's key.
     var key: [UInt8]
     /// The block as read; nil for a block this write creates (a claim).
@@ -225,7 +234,7 @@ extension IPAMClient {
         block.sequenceNumber &+= 1
         let (value, layout) = block.encodedJSON()
         return FastChoice(
-            family: family, cidr: cidr, key: IPAMKeys.block(cidr).bytes, kv: nil, block: block, token: 0, ordinals: ordinals,
+            family: family, cidr: cidr, name: cidr.description, key: IPAMKeys.block(cidr).bytes, kv: nil, block: block, token: 0, ordinals: ordinals,
             value: value, layout: layout, affinityKey: IPAMKeys.affinity(host: request.host, cidr: cidr).bytes)
     }
 
@@ -282,7 +291,7 @@ extension IPAMClient {
             entry.undo = done.undo
             return .chosen(
                 FastChoice(
-                    family: family, cidr: cidr, key: entry.kv.key, kv: entry.kv, block: nil, token: token,
+                    family: family, cidr: cidr, name: entry.name, key: entry.kv.key, kv: entry.kv, block: nil, token: token,
                     ordinals: done.undo.ordinals, value: done.value, layout: done.layout))
         }
         // Another call of this client is writing the block: assign from a copy as stored.
@@ -292,7 +301,7 @@ extension IPAMClient {
         else { return .unusable }
         return .chosen(
             FastChoice(
-                family: family, cidr: cidr, key: entry.kv.key, kv: entry.kv, block: block, token: 0, ordinals: done.undo.ordinals,
+                family: family, cidr: cidr, name: entry.name, key: entry.kv.key, kv: entry.kv, block: block, token: 0, ordinals: done.undo.ordinals,
                 value: done.value, layout: done.layout))
     }
 
@@ -323,11 +332,21 @@ extension IPAMClient {
         for family in [IPAddress.Family.v4, .v6] {
             let count = family == .v4 ? request.ipv4 : request.ipv6
             guard count > 0 else { continue }
-            guard let pools = try? Self.selectPools(
-                    snapshot.pools, family: family, requested: family == .v4 ? request.ipv4Pools : request.ipv6Pools,
-                    labels: snapshot.labels, use: request.use),
-                  !pools.isEmpty
-            else { return abandon(&snapshot) }
+            let requested = family == .v4 ? request.ipv4Pools : request.ipv6Pools
+            let pools: [Pool]
+            if requested.isEmpty, request.use == .workload, let selected = family == .v4 ? snapshot.workloadPoolsV4 : snapshot.workloadPoolsV6 {
+                pools = selected
+            } else {
+                guard let selected = try? Self.selectPools(
+                    snapshot.pools, family: family, requested: requested, labels: snapshot.labels, use: request.use)
+                else { return abandon(&snapshot) }
+                pools = selected
+                // The usual selection (no pools named, workload use) is kept with the snapshot it came from.
+                if requested.isEmpty, request.use == .workload {
+                    if family == .v4 { snapshot.workloadPoolsV4 = selected } else { snapshot.workloadPoolsV6 = selected }
+                }
+            }
+            guard !pools.isEmpty else { return abandon(&snapshot) }
             var chosen: FastChoice?
             var owned = 0
             for a in snapshot.affinities.indices where snapshot.affinities[a].cidr.family == family {
@@ -408,11 +427,11 @@ extension IPAMClient {
         var handleValue: [UInt8] = []
         if let handleKey {
             if var handle {
-                for i in choices.indices { handle.blocks[choices[i].cidr.description, default: 0] += choices[i].ordinals.count }
+                for i in choices.indices { handle.blocks[choices[i].name, default: 0] += choices[i].ordinals.count }
                 handle.deleted = false
                 handleValue = handle.jsonBytes
             } else {
-                handleValue = IPAMHandle.jsonBytes(blocks: choices.map { ($0.cidr.description, $0.ordinals.count) })
+                handleValue = IPAMHandle.jsonBytes(blocks: choices.map { ($0.name, $0.ordinals.count) })
             }
             compares.append(handleKV.map { .modRevision(handleKey, is: $0.modRevision) } ?? .absent(handleKey))
             success.append(.put(key: handleKey, value: handleValue, lease: nil))
