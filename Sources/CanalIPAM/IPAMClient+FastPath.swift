@@ -143,17 +143,6 @@ final class HostCache: Sendable {
         }
     }
 
-    /// A copy of the host's snapshot (blocks as stored, without in-flight assignments).
-    func snapshot(_ host: String) -> HostSnapshot? {
-        state.withLock {
-            guard var snapshot = $0[host] else { return nil }
-            for (cidr, entry) in snapshot.blocks where entry.pending != 0 {
-                snapshot.blocks[cidr] = HostBlock(kv: entry.kv, block: entry.storedBlock, layout: entry.layout)
-            }
-            return snapshot
-        }
-    }
-
     /// The blocks of each family known to exist: those of this client's last list of the family's
     /// blocks, and those it created, deleted or found existing since.
     private let blockSets = Mutex<[IPAddress.Family: Set<CIDR>]>([:])
