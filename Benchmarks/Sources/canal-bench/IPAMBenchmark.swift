@@ -143,6 +143,12 @@ enum IPAMBenchmark {
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
+    /// A reference txn that did not run as intended.
+    struct ReferenceFailure: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
     /// One worker's keys of the allocation-shaped reference.
     struct ShapedWorker: Sendable {
         var blockKey: [UInt8]
@@ -175,7 +181,7 @@ enum IPAMBenchmark {
                         let template = templates[worker.handles % templates.count]
                         guard case .put(let templateBlock, let blockValue, _) = template.success[0],
                               case .put(let templateHandle, let handleValue, _) = template.success[1]
-                        else { fail("the captured allocation is not a block put and a handle put") }
+                        else { throw ReferenceFailure(message: "the captured allocation is not a block put and a handle put") }
                         let handleKey = Array("\(worker.handlePrefix)\(worker.handles)".utf8)
                         worker.handles += 1
                         var compares: [Transaction.Comparison] = []
@@ -199,7 +205,8 @@ enum IPAMBenchmark {
                                 if: compares,
                                 then: [.put(key: worker.blockKey, value: blockValue, lease: nil), .put(key: handleKey, value: handleValue, lease: nil)],
                                 else: [.get(key: worker.blockKey), .get(key: handleKey)], returnsPreviousValues: false))
-                        guard result.succeeded else { fail("an allocation-shaped reference txn failed its compares") }
+                        // Thrown (not exit): `run` must stop its etcd on the way out.
+                        guard result.succeeded else { throw ReferenceFailure(message: "an allocation-shaped reference txn failed its compares") }
                         worker.blockRevision = result.revision
                         count += 1
                     }
@@ -269,7 +276,7 @@ enum IPAMBenchmark {
             _ = try await allocSlice(ipam, counts: &counts, tag: tag, seconds: 3600, limit: 64)
             store.capturing.store(false, ordering: .relaxed)
             let templates = store.captured.withLock { $0 }
-            guard !templates.isEmpty else { fail("no allocation txn captured") }
+            guard !templates.isEmpty else { throw ReferenceFailure(message: "no allocation txn captured") }
             let size = max(16, store.blockBytes.load(ordering: .relaxed) / max(1, store.blockPuts.load(ordering: .relaxed)))
             var rawRevisions: [Revision] = []
             var sizedRevisions: [Revision] = []
