@@ -30,15 +30,29 @@ import Synchronization
 /// handles it wrote). The next call for that host decides from the snapshot and writes in one
 /// transaction that carries, besides the block and handle compare-and-swap, a compare on the mod
 /// revision of every key the decision rests on — the config, the node, each pool and reservation,
-/// every full affine block before the one chosen (still full), the chosen block's affinity (all
-/// the host's affinities of the family for a claim, which counts them against the block limit) —
-/// and "nothing created or modified since" compares over the pool/reservation prefix and the
-/// host's affinity prefix. So a write lands only if everything it was decided on is still current
-/// at the write's own revision — a stronger guarantee than a read-then-write — and any change by
-/// another client (a disabled pool, a new reservation, relabelled node, released affinity, changed
-/// config, an address freed in an earlier block) fails the write and sends the call down the full
-/// path. A failed write returns the current block and handle, so a concurrent assignment from the
-/// same block or to the same handle is retried on fresh values without re-reading the rest.
+/// the chosen block's affinity (for a claim: all the host's affinities of the family, which count
+/// against the block limit, and each of their blocks, still full) — and "nothing created or
+/// modified since" compares over the pool/reservation prefix and the host's affinity prefix. So a
+/// write lands only if what it was decided on is still current at the write's own revision — a
+/// stronger guarantee than a read-then-write — and a change by another client (a disabled pool, a
+/// new reservation, relabelled node, released affinity, changed config) fails the write and sends
+/// the call down the full path. A failed write returns the current block and handle, so a
+/// concurrent assignment from the same block or to the same handle is retried on fresh values
+/// without re-reading the rest.
+///
+/// An assignment from a block with room does not compare the host's full blocks before it.
+/// Calico's write compares only the block it writes, and correctness does not need more: the
+/// chosen block's own compare-and-swap is what guarantees no address is given twice. The only
+/// effect is which of the host's blocks serves the call when another client freed an address in an
+/// earlier full block since the snapshot: the block in use does, until the host's next claim (or
+/// full path), whose compares on every block of the family find the freed address and send the
+/// call down the full path, which takes it — never a new block while the host has room. Those compares cost etcd: with the benchmark's mean of 7 full
+/// blocks ahead, a write shaped like an allocation's runs 5–14% slower with them
+/// (`canal-bench ipam`, `full-block-compares-cost`).
+///
+/// The snapshot's blocks are assigned from in place (their arrays are not copied per call): the
+/// assignment is marked pending until its write lands and taken back if it fails; a concurrent
+/// call of the same client for the same host assigns from a copy of the block as stored.
 ///
 /// The snapshot is used when one affine block per family has room for the whole request, or when
 /// every affine block of a family is full and a new block can be claimed: the claim picks the

@@ -195,7 +195,7 @@ struct SnapshotTests {
         #expect(try await ipam.check().isClean)
     }
 
-    @Test("an address freed by another client in a full block before the one in use: the next call takes it")
+    @Test("an address freed by another client in a full block ahead: used before any new block is claimed")
     func freedInFullBlock() async throws {
         let store = memoryStore()
         try await addPool(store, name: "p", cidr: "10.0.0.0/24", blockSize: 26)
@@ -204,7 +204,87 @@ struct SnapshotTests {
         #expect(try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "b")).addresses.map(\.address) == [ip("10.0.0.64")])
         let other = IPAMClient.sequential(store)
         _ = try await other.releaseIPs([ReleaseRequest(address: ip("10.0.0.7"), handle: "a")])
-        #expect(try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "c")).addresses.map(\.address) == [ip("10.0.0.7")])
+        // An assignment from the block in use does not depend on the full blocks ahead of it (the
+        // write compares its own block only): the next address of that block.
+        #expect(try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "c")).addresses.map(\.address) == [ip("10.0.0.65")])
+        _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 62, handle: "d"))
+        // Every block the client knows is full: a claim compares them all, finds the freed address
+        // and the full path takes it instead of a new block.
+        #expect(try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "e")).addresses.map(\.address) == [ip("10.0.0.7")])
+        #expect(try await store.list(prefix: Array(IPAMKeys.blockPrefix(.v4).utf8)).items.count == 2)
         #expect(try await ipam.check().isClean)
     }
+
+    @Test("one client, concurrent calls for one host, some writes failing: the in-place assignments are taken back, nothing twice or leaked")
+    func concurrentInPlace() async throws {
+        let base = memoryStore()
+        try await addPool(base, name: "p", cidr: "10.0.0.0/24", blockSize: 26)
+        let store = FlakyStore(base, failEvery: 5)
+        let ipam = IPAMClient.sequential(store)
+        _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "first"))
+        let got = try await withThrowingTaskGroup(of: [IPAddress].self) { group in
+            for worker in 0..<6 {
+                group.addTask {
+                    var mine: [IPAddress] = []
+                    var call = 0
+                    while mine.count < 20 {
+                        call += 1
+                        // (The injected failures never reach the store: a failed call assigned nothing.)
+                        if let r = try? await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "w\(worker)-\(call)")) {
+                            mine += r.addresses.map(\.address)
+                        }
+                    }
+                    return mine
+                }
+            }
+            var all: [IPAddress] = []
+            for try await part in group { all += part }
+            return all
+        }
+        #expect(got.count == 120)
+        #expect(Set(got).count == 120)
+        #expect(store.failures > 0)
+        // Every address handed out is held by its handle, and nothing else is allocated.
+        #expect(try await IPAMClient.sequential(base).check().isClean)
+        var held: Set<IPAddress> = []
+        for kv in try await base.list(prefix: Array(IPAMKeys.blockPrefix(.v4).utf8)).items {
+            let block = try AllocationBlock(json: kv.value)
+            for o in block.allocatedOrdinals { held.insert(block.address(ordinal: o)) }
+        }
+        #expect(held == Set(got).union([ip("10.0.0.0")]))
+    }
+}
+
+/// A store whose transactions suspend first (so concurrent calls interleave at the write) and
+/// every `failEvery`th of which fails with `unavailable` before reaching the store.
+final class FlakyStore<Base: KeyValueStore>: KeyValueStore {
+    typealias Watch = Base.Watch
+    let base: Base
+    let failEvery: Int
+    private let counter = Mutex((calls: 0, failures: 0))
+    init(_ base: Base, failEvery: Int) {
+        self.base = base
+        self.failEvery = failEvery
+    }
+
+    var failures: Int { counter.withLock { $0.failures } }
+
+    func get(_ key: [UInt8], at revision: Revision?) async throws -> KeyValue? { try await base.get(key, at: revision) }
+    func list(prefix: [UInt8], at revision: Revision?) async throws -> ListResult { try await base.list(prefix: prefix, at: revision) }
+    func transaction(_ transaction: Transaction) async throws -> TransactionResult {
+        await Task.yield()
+        let fail = counter.withLock { state -> Bool in
+            state.calls += 1
+            guard state.calls % failEvery == 0 else { return false }
+            state.failures += 1
+            return true
+        }
+        if fail { throw DatastoreError(.unavailable, "injected failure") }
+        return try await base.transaction(transaction)
+    }
+    func grantLease(ttl: Duration) async throws -> Lease { try await base.grantLease(ttl: ttl) }
+    func keepAlive(_ lease: LeaseID) async throws -> Duration { try await base.keepAlive(lease) }
+    func revokeLease(_ lease: LeaseID) async throws { try await base.revokeLease(lease) }
+    func compact(to revision: Revision) async throws { try await base.compact(to: revision) }
+    func watch(prefix: [UInt8], fromRevision: Revision?) -> Base.Watch { base.watch(prefix: prefix, fromRevision: fromRevision) }
 }

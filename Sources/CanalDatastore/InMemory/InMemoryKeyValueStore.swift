@@ -18,7 +18,8 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
     /// Tuning for the in-memory store.
     public struct Configuration: Sendable, Hashable {
         /// The number of change events kept for watches and historical reads; older revisions are
-        /// compacted automatically. etcd keeps history until it is compacted by policy.
+        /// compacted automatically (in steps: up to a quarter more events may be kept meanwhile).
+        /// etcd keeps history until it is compacted by policy.
         public var historyLimit: Int
         /// The most events one watch pull takes from the history.
         public var watchBatchSize: Int
@@ -29,33 +30,19 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
         }
     }
 
-    private struct LeaseState {
-        var ttl: Duration
-        var deadline: C.Instant
-        var keys: Set<[UInt8]> = []
-    }
-
-    private struct State {
-        var revision: Int64 = 1
-        var compactRevision: Int64 = 0
-        var current: [StoreKey: KeyValue] = [:]
-        /// Every change with revision >= compactRevision, in revision order.
-        var history: [WatchEvent] = []
-        var leases: [Int64: LeaseState] = [:]
-        var nextLeaseID: Int64 = 0x1000
-        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
-        var nextWaiterID: UInt64 = 0
-    }
-
     private let clock: C
+    /// The instant lease deadlines are measured from (the state itself is not generic over the clock,
+    /// so the hot paths run without looking up generic metadata).
+    private let base: C.Instant
     private let configuration: Configuration
-    private let state: Mutex<State>
+    private let state: Mutex<InMemoryState>
 
     /// Creates an empty store whose leases expire against `clock`.
     public init(clock: C, configuration: Configuration = Configuration()) {
         self.clock = clock
+        self.base = clock.now
         self.configuration = configuration
-        self.state = Mutex(State())
+        self.state = Mutex(InMemoryState(historyLimit: configuration.historyLimit))
     }
 
     /// The current store revision.
@@ -72,7 +59,7 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
             guard revision.rawValue > state.compactRevision else {
                 throw DatastoreError(.compacted, "already compacted", revision: Revision(state.compactRevision))
             }
-            Self.compact(&state, to: revision.rawValue)
+            state.compact(to: revision.rawValue)
         }
     }
 
@@ -80,17 +67,27 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
     /// until the calling task is cancelled.
     public func run() async throws {
         while !Task.isCancelled {
-            let deadline: C.Instant? = state.withLock { state in
+            let deadline: Duration? = state.withLock { state in
                 self.expireLeases(&state)
                 return state.leases.values.map(\.deadline).min()
             }
             let wake = clock.now.advanced(by: .seconds(1))
             do {
-                try await clock.sleep(until: deadline.map { min($0, wake) } ?? wake, tolerance: nil)
+                try await clock.sleep(until: deadline.map { min(base.advanced(by: $0), wake) } ?? wake, tolerance: nil)
             } catch is CancellationError {
                 return
             }
         }
+    }
+
+    /// The time since ``base``, lease deadlines' scale.
+    private var now: Duration { base.duration(to: clock.now) }
+
+    /// Expires the leases whose deadline passed (a no-op without leases).
+    @inline(__always)
+    private func expireLeases(_ state: inout InMemoryState) {
+        guard !state.leases.isEmpty else { return }
+        state.expireLeases(now: now)
     }
 
     // MARK: KeyValueStore
@@ -99,7 +96,7 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
         try state.withLock { state in
             expireLeases(&state)
             guard let revision else { return state.current[StoreKey(key)] }
-            return try Self.snapshot(state, at: revision, keys: { $0 == key })[key]
+            return try state.snapshot(at: revision, keys: { $0 == key })[key]
         }
     }
 
@@ -109,7 +106,7 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
             let matches = { (key: [UInt8]) in key.hasBytePrefix(prefix) }
             let items: [KeyValue]
             if let revision {
-                items = Array(try Self.snapshot(state, at: revision, keys: matches).values)
+                items = Array(try state.snapshot(at: revision, keys: matches).values)
             } else {
                 items = state.current.values.filter { matches($0.key) }
             }
@@ -122,53 +119,7 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
     public func transaction(_ transaction: Transaction) async throws -> TransactionResult {
         try state.withLock { state in
             expireLeases(&state)
-            var written = Set<StoreKey>()
-            for branch in [transaction.success, transaction.failure] {
-                written.removeAll()
-                for operation in branch {
-                    switch operation {
-                    case .put(let key, _, _), .delete(let key):
-                        guard written.insert(StoreKey(key)).inserted else {
-                            throw DatastoreError(.invalidArgument, "duplicate key given in transaction", key: key)
-                        }
-                    case .get: break
-                    }
-                }
-            }
-            let succeeded = transaction.comparisons.allSatisfy { Self.holds($0, in: state) }
-            let branch = succeeded ? transaction.success : transaction.failure
-            for case .put(let key, _, let lease?) in branch where state.leases[lease.rawValue] == nil {
-                throw DatastoreError(.notFound, "lease \(lease) not found", key: key)
-            }
-            let newRevision = state.revision + 1
-            var events: [WatchEvent] = []
-            var results: [KeyValue?] = []
-            for operation in branch {
-                switch operation {
-                case .get(let key):
-                    results.append(state.current[StoreKey(key)])
-                case .put(let key, let value, let lease):
-                    let previous = state.current[StoreKey(key)]
-                    let kv = KeyValue(
-                        key: key, value: value, createRevision: previous?.createRevision ?? Revision(newRevision),
-                        modRevision: Revision(newRevision), version: (previous?.version ?? 0) + 1, lease: lease)
-                    Self.detach(&state, previous)
-                    if let lease { state.leases[lease.rawValue]?.keys.insert(key) }
-                    state.current[StoreKey(key)] = kv
-                    events.append(WatchEvent(kind: .put, key: key, current: kv, previous: previous, revision: kv.modRevision))
-                    results.append(transaction.returnsPreviousValues ? previous : nil)
-                case .delete(let key):
-                    let previous = state.current.removeValue(forKey: StoreKey(key))
-                    if let previous {
-                        Self.detach(&state, previous)
-                        events.append(
-                            WatchEvent(kind: .delete, key: key, current: nil, previous: previous, revision: Revision(newRevision)))
-                    }
-                    results.append(transaction.returnsPreviousValues ? previous : nil)
-                }
-            }
-            if !events.isEmpty { commit(&state, events) }
-            return TransactionResult(succeeded: succeeded, revision: Revision(state.revision), results: results)
+            return try state.apply(transaction)
         }
     }
 
@@ -179,7 +130,7 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
             expireLeases(&state)
             state.nextLeaseID += 1
             let id = state.nextLeaseID
-            state.leases[id] = LeaseState(ttl: .seconds(seconds), deadline: clock.now.advanced(by: .seconds(seconds)))
+            state.leases[id] = InMemoryState.LeaseState(ttl: .seconds(seconds), deadline: now + .seconds(seconds))
             return Lease(id: LeaseID(rawValue: id), ttl: .seconds(seconds))
         }
     }
@@ -190,7 +141,7 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
             guard let ttl = state.leases[lease.rawValue]?.ttl else {
                 throw DatastoreError(.notFound, "lease \(lease) not found")
             }
-            state.leases[lease.rawValue]?.deadline = clock.now.advanced(by: ttl)
+            state.leases[lease.rawValue]?.deadline = now + ttl
             return ttl
         }
     }
@@ -201,7 +152,7 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
             guard let removed = state.leases.removeValue(forKey: lease.rawValue) else {
                 throw DatastoreError(.notFound, "lease \(lease) not found")
             }
-            deleteLeaseKeys(&state, removed)
+            state.deleteLeaseKeys(removed)
         }
     }
 
@@ -266,7 +217,7 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
     fileprivate func pull(prefix: [UInt8], from cursor: Revision) throws -> ([WatchEvent], Revision) {
         try state.withLock { state in
             expireLeases(&state)
-            return try Self.events(state, prefix: prefix, from: cursor.rawValue, limit: configuration.watchBatchSize)
+            return try state.events(prefix: prefix, from: cursor.rawValue, limit: configuration.watchBatchSize)
         }
     }
 
@@ -293,72 +244,193 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
         state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
     }
 
-    // MARK: Internals (all called with the lock held)
+    private static func wholeSeconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return max(1, seconds + (attoseconds > 0 ? 1 : 0))
+    }
+}
 
-    private func commit(_ state: inout State, _ events: [WatchEvent]) {
-        state.revision += 1
-        state.history.append(contentsOf: events)
-        if state.history.count > configuration.historyLimit {
-            let firstKept = state.history[state.history.count - configuration.historyLimit].revision.rawValue
-            Self.compact(&state, to: firstKept)
-        }
-        let waiters = state.waiters
-        state.waiters.removeAll()
-        for waiter in waiters.values { waiter.resume() }
+/// The state of an ``InMemoryKeyValueStore`` and its operations (all called with the lock held).
+///
+/// Not generic: lease deadlines are durations since the store's base instant, so the transaction
+/// path is compiled for concrete types once and never instantiates generic metadata.
+struct InMemoryState {
+    struct LeaseState {
+        var ttl: Duration
+        /// Since the store's base instant.
+        var deadline: Duration
+        var keys: Set<StoreKey> = []
     }
 
-    private func expireLeases(_ state: inout State) {
-        guard !state.leases.isEmpty else { return }
-        let now = clock.now
-        for (id, lease) in state.leases where lease.deadline <= now {
-            state.leases.removeValue(forKey: id)
-            deleteLeaseKeys(&state, lease)
+    let historyLimit: Int
+    var revision: Int64 = 1
+    var compactRevision: Int64 = 0
+    var current: [StoreKey: KeyValue] = [:]
+    /// Every change with revision >= compactRevision, in revision order.
+    var history: [WatchEvent] = []
+    var leases: [Int64: LeaseState] = [:]
+    var nextLeaseID: Int64 = 0x1000
+    var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    var nextWaiterID: UInt64 = 0
+
+    init(historyLimit: Int) { self.historyLimit = historyLimit }
+
+    /// Runs a transaction (see ``KeyValueStore/transaction(_:)``).
+    mutating func apply(_ transaction: Transaction) throws -> TransactionResult {
+        try Self.checkDistinctWrites(transaction.success)
+        try Self.checkDistinctWrites(transaction.failure)
+        var succeeded = true
+        for comparison in transaction.comparisons where !holds(comparison) {
+            succeeded = false
+            break
+        }
+        let branch = succeeded ? transaction.success : transaction.failure
+        for case .put(let key, _, let lease?) in branch where leases[lease.rawValue] == nil {
+            throw DatastoreError(.notFound, "lease \(lease) not found", key: key)
+        }
+        let newRevision = Revision(revision + 1)
+        // The events go straight to the history (nothing can fail from here on).
+        let firstEvent = history.endIndex
+        var results: [KeyValue?] = []
+        results.reserveCapacity(branch.count)
+        for operation in branch {
+            switch operation {
+            case .get(let key):
+                results.append(current[StoreKey(key)])
+            case .put(let key, let value, let lease):
+                let storeKey = StoreKey(key)
+                let kv: KeyValue
+                let previous: KeyValue?
+                // One hash lookup: an existing key is changed in place.
+                if let index = current.index(forKey: storeKey) {
+                    let old = current.values[index]
+                    previous = old
+                    kv = KeyValue(
+                        key: key, value: value, createRevision: old.createRevision, modRevision: newRevision,
+                        version: old.version + 1, lease: lease)
+                    if old.lease != nil || lease != nil { detach(old) }
+                    current.values[index] = kv
+                } else {
+                    previous = nil
+                    kv = KeyValue(key: key, value: value, createRevision: newRevision, modRevision: newRevision, version: 1, lease: lease)
+                    current[storeKey] = kv
+                }
+                if let lease { leases[lease.rawValue]?.keys.insert(storeKey) }
+                history.append(WatchEvent(kind: .put, key: key, current: kv, previous: previous, revision: newRevision))
+                results.append(transaction.returnsPreviousValues ? previous : nil)
+            case .delete(let key):
+                let previous = current.removeValue(forKey: StoreKey(key))
+                if let previous {
+                    detach(previous)
+                    history.append(WatchEvent(kind: .delete, key: key, current: nil, previous: previous, revision: newRevision))
+                }
+                results.append(transaction.returnsPreviousValues ? previous : nil)
+            }
+        }
+        if history.endIndex > firstEvent { committed() }
+        return TransactionResult(succeeded: succeeded, revision: Revision(revision), results: results)
+    }
+
+    /// Throws `invalidArgument` when two writes of a branch name one key (pairwise for the usual
+    /// few writes, hashed for many).
+    private static func checkDistinctWrites(_ branch: [Transaction.Operation]) throws {
+        guard branch.count > 1 else { return }
+        func written(_ operation: Transaction.Operation) -> [UInt8]? {
+            switch operation {
+            case .put(let key, _, _), .delete(let key): key
+            case .get: nil
+            }
+        }
+        func duplicate(_ key: [UInt8]) -> DatastoreError {
+            DatastoreError(.invalidArgument, "duplicate key given in transaction", key: key)
+        }
+        if branch.count <= 16 {
+            for i in branch.indices {
+                guard let key = written(branch[i]) else { continue }
+                for j in branch.index(after: i)..<branch.endIndex {
+                    if let other = written(branch[j]), other == key { throw duplicate(key) }
+                }
+            }
+            return
+        }
+        var seen = Set<StoreKey>()
+        for operation in branch {
+            if let key = written(operation), !seen.insert(StoreKey(key)).inserted { throw duplicate(key) }
         }
     }
 
-    private func deleteLeaseKeys(_ state: inout State, _ lease: LeaseState) {
-        let newRevision = Revision(state.revision + 1)
+    mutating func commit(_ events: [WatchEvent]) {
+        history.append(contentsOf: events)
+        committed()
+    }
+
+    /// Moves to the next revision once its events are in the history: compacts, wakes watchers.
+    mutating func committed() {
+        revision += 1
+        // Compacted in steps, so that a full history does not shift on every write.
+        if history.count > historyLimit + max(1, historyLimit / 4) {
+            let firstKept = history[history.count - historyLimit].revision.rawValue
+            compact(to: firstKept)
+        }
+        guard !waiters.isEmpty else { return }
+        let woken = waiters
+        waiters.removeAll()
+        for waiter in woken.values { waiter.resume() }
+    }
+
+    mutating func expireLeases(now: Duration) {
+        for (id, lease) in leases where lease.deadline <= now {
+            leases.removeValue(forKey: id)
+            deleteLeaseKeys(lease)
+        }
+    }
+
+    mutating func deleteLeaseKeys(_ lease: LeaseState) {
+        let newRevision = Revision(revision + 1)
         var events: [WatchEvent] = []
-        for key in lease.keys.sorted(by: [UInt8].byteLess) {
-            guard let previous = state.current.removeValue(forKey: StoreKey(key)) else { continue }
-            events.append(WatchEvent(kind: .delete, key: key, current: nil, previous: previous, revision: newRevision))
+        for key in lease.keys.sorted(by: { [UInt8].byteLess($0.bytes, $1.bytes) }) {
+            guard let previous = current.removeValue(forKey: key) else { continue }
+            events.append(WatchEvent(kind: .delete, key: key.bytes, current: nil, previous: previous, revision: newRevision))
         }
-        if !events.isEmpty { commit(&state, events) }
+        if !events.isEmpty { commit(events) }
     }
 
-    private static func detach(_ state: inout State, _ previous: KeyValue?) {
-        if let lease = previous?.lease { state.leases[lease.rawValue]?.keys.remove(previous!.key) }
+    private mutating func detach(_ previous: KeyValue) {
+        if let lease = previous.lease { leases[lease.rawValue]?.keys.remove(StoreKey(previous.key)) }
     }
 
-    private static func compact(_ state: inout State, to revision: Int64) {
-        state.compactRevision = max(state.compactRevision, revision)
-        let drop = state.history.firstIndex { $0.revision.rawValue >= state.compactRevision } ?? state.history.count
-        state.history.removeFirst(drop)
+    mutating func compact(to revision: Int64) {
+        compactRevision = max(compactRevision, revision)
+        let drop = history.firstIndex { $0.revision.rawValue >= compactRevision } ?? history.count
+        history.removeFirst(drop)
     }
 
-    private static func holds(_ comparison: Transaction.Comparison, in state: State) -> Bool {
-        guard let rangeEnd = comparison.rangeEnd else { return holds(comparison, for: state.current[StoreKey(comparison.key)]) }
+    func holds(_ comparison: Transaction.Comparison) -> Bool {
+        guard let rangeEnd = comparison.rangeEnd else { return Self.holds(comparison, for: current[StoreKey(comparison.key)]) }
         let start = comparison.key
         let inRange = { (key: [UInt8]) in
             !key.lexicographicallyPrecedes(start) && (rangeEnd == [0] || key.lexicographicallyPrecedes(rangeEnd))
         }
         // "No key in range modified at or after r": only the history since r can break it, so when
         // that history is kept, look there instead of at every key.
-        if case .modRevision(let r) = comparison.target, comparison.relation == .less, r.rawValue > state.compactRevision {
-            for event in state.history.reversed() {
+        if case .modRevision(let r) = comparison.target, comparison.relation == .less, r.rawValue > compactRevision {
+            var index = history.endIndex
+            while index > history.startIndex {
+                index -= 1
+                let event = history[index]
                 guard event.revision >= r else { break }
-                if event.kind == .put, inRange(event.key), state.current[StoreKey(event.key)] != nil { return false }
+                if event.kind == .put, inRange(event.key), current[StoreKey(event.key)] != nil { return false }
             }
             return true
         }
         var any = false
-        for (key, kv) in state.current where inRange(key.bytes) {
+        for (key, kv) in current where inRange(key.bytes) {
             any = true
-            if !holds(comparison, for: kv) { return false }
+            if !Self.holds(comparison, for: kv) { return false }
         }
         if any { return true }
         if case .value = comparison.target { return false }
-        return holds(comparison, for: nil)
+        return Self.holds(comparison, for: nil)
     }
 
     private static func holds(_ comparison: Transaction.Comparison, for kv: KeyValue?) -> Bool {
@@ -381,22 +453,21 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
 
     private static func compare(_ a: Int64, _ b: Int64) -> Int { a == b ? 0 : (a < b ? -1 : 1) }
 
-    private static func checkReadable(_ state: State, _ revision: Revision) throws {
-        if revision.rawValue > state.revision {
-            throw DatastoreError(.invalidArgument, "revision \(revision) is in the future (store is at \(state.revision))")
+    private func checkReadable(_ revision: Revision) throws {
+        if revision.rawValue > self.revision {
+            throw DatastoreError(.invalidArgument, "revision \(revision) is in the future (store is at \(self.revision))")
         }
-        if revision.rawValue < state.compactRevision {
-            throw DatastoreError(
-                .compacted, "revision \(revision) has been compacted", revision: Revision(state.compactRevision))
+        if revision.rawValue < compactRevision {
+            throw DatastoreError(.compacted, "revision \(revision) has been compacted", revision: Revision(compactRevision))
         }
     }
 
     /// The keys matching `keys` as they were at `revision`: the current state with later changes undone.
-    private static func snapshot(_ state: State, at revision: Revision, keys: ([UInt8]) -> Bool) throws -> [[UInt8]: KeyValue] {
-        try checkReadable(state, revision)
+    func snapshot(at revision: Revision, keys: ([UInt8]) -> Bool) throws -> [[UInt8]: KeyValue] {
+        try checkReadable(revision)
         var result: [[UInt8]: KeyValue] = [:]
-        for (key, kv) in state.current where keys(key.bytes) { result[key.bytes] = kv }
-        for event in state.history.reversed() {
+        for (key, kv) in current where keys(key.bytes) { result[key.bytes] = kv }
+        for event in history.reversed() {
             guard event.revision > revision else { break }
             guard keys(event.key) else { continue }
             result[event.key] = event.previous
@@ -404,37 +475,29 @@ public final class InMemoryKeyValueStore<C: Clock>: KeyValueStore where C.Durati
         return result
     }
 
-    private static func events(
-        _ state: State, prefix: [UInt8], from cursor: Int64, limit: Int
-    ) throws -> ([WatchEvent], Revision) {
-        if cursor < state.compactRevision {
-            throw DatastoreError(
-                .compacted, "watch revision \(cursor) has been compacted", revision: Revision(state.compactRevision))
+    func events(prefix: [UInt8], from cursor: Int64, limit: Int) throws -> ([WatchEvent], Revision) {
+        if cursor < compactRevision {
+            throw DatastoreError(.compacted, "watch revision \(cursor) has been compacted", revision: Revision(compactRevision))
         }
-        guard cursor <= state.revision else { return ([], Revision(cursor)) }
+        guard cursor <= revision else { return ([], Revision(cursor)) }
         // Binary search for the first event at or after the cursor.
         var low = 0
-        var high = state.history.count
+        var high = history.count
         while low < high {
             let mid = (low + high) / 2
-            if state.history[mid].revision.rawValue < cursor { low = mid + 1 } else { high = mid }
+            if history[mid].revision.rawValue < cursor { low = mid + 1 } else { high = mid }
         }
         var batch: [WatchEvent] = []
         var index = low
-        while index < state.history.count {
-            let event = state.history[index]
+        while index < history.count {
+            let event = history[index]
             // Never split one revision across batches, so the cursor can move past whole revisions.
             if batch.count >= limit, batch.last?.revision != event.revision { break }
             if event.key.hasBytePrefix(prefix) { batch.append(event) }
             index += 1
         }
-        let nextCursor = index < state.history.count ? state.history[index].revision.rawValue : state.revision + 1
+        let nextCursor = index < history.count ? history[index].revision.rawValue : revision + 1
         return (batch, Revision(nextCursor))
-    }
-
-    private static func wholeSeconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return max(1, seconds + (attoseconds > 0 ? 1 : 0))
     }
 }
 
@@ -510,15 +573,52 @@ extension InMemoryKeyValueStore where C == ContinuousClock {
     }
 }
 
-/// A store key with a fast hash: `[UInt8]` hashes byte by byte, this hashes the bytes at once.
-struct StoreKey: Hashable, Sendable {
-    let bytes: [UInt8]
+/// A store key with a fast hash: `[UInt8]` hashes byte by byte through SipHash; this hashes eight
+/// bytes at a time (``ByteHash``), straight into the table's seed.
+package struct StoreKey: Hashable, Sendable {
+    /// The key's bytes.
+    package let bytes: [UInt8]
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    /// A key of `bytes`.
+    @inlinable package init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    func hash(into hasher: inout Hasher) {
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    @inlinable package func hash(into hasher: inout Hasher) { hasher.combine(ByteHash.hash(bytes, seed: 0)) }
+
+    /// The hash the standard library's tables use: ``ByteHash`` seeded with the table's seed (no `Hasher`).
+    @inlinable package func _rawHashValue(seed: Int) -> Int { ByteHash.hash(bytes, seed: seed) }
+
+    @inlinable package static func == (a: StoreKey, b: StoreKey) -> Bool { a.bytes == b.bytes }
+}
+
+/// A fast seeded hash of bytes for hash tables keyed by byte strings: eight bytes per
+/// multiply-xorshift step, a SplitMix64 finish. Not cryptographic; tables seed it per instance.
+package enum ByteHash {
+    /// The hash of `bytes` under `seed`.
+    @inlinable package static func hash(_ bytes: [UInt8], seed: Int) -> Int {
+        bytes.withUnsafeBytes { buffer in
+            var h = UInt64(bitPattern: Int64(seed)) ^ 0x9E37_79B9_7F4A_7C15 ^ UInt64(buffer.count)
+            var at = 0
+            let count = buffer.count
+            while at + 8 <= count {
+                let word = buffer.loadUnaligned(fromByteOffset: at, as: UInt64.self)
+                h = (h ^ word) &* 0xBF58_476D_1CE4_E5B9
+                h ^= h >> 29
+                at += 8
+            }
+            if at < count {
+                var word: UInt64 = 0
+                var shift: UInt64 = 0
+                while at < count {
+                    word |= UInt64(buffer[at]) << shift
+                    shift += 8
+                    at += 1
+                }
+                h = (h ^ word) &* 0xBF58_476D_1CE4_E5B9
+                h ^= h >> 29
+            }
+            h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int(bitPattern: UInt(truncatingIfNeeded: h ^ (h >> 31)))
+        }
     }
-
-    static func == (a: StoreKey, b: StoreKey) -> Bool { a.bytes == b.bytes }
 }

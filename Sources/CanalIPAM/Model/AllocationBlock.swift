@@ -157,6 +157,44 @@ public struct AllocationBlock: Sendable, Hashable {
         return taken
     }
 
+    /// ``autoAssign(count:handle:attributes:reservations:)`` and the sequence number bump of the
+    /// block's write, changing the block in place (its arrays are not copied when it holds them
+    /// alone), with what ``undo(_:)`` needs to take both back. Nothing changes when fewer than
+    /// `count` addresses are free (the result's ordinals are then empty).
+    mutating func assignUndoably(
+        count: Int, handle: String?, attributes attrs: [String: String], reservations: ReservationFilter
+    ) -> AssignmentUndo {
+        var undo = AssignmentUndo(
+            ordinals: [], unallocated: unallocated, stamps: [], attributeCount: attributes.count, sequenceNumber: sequenceNumber)
+        if reservations.isEmpty || !reservations.overlaps(cidr) {
+            guard unallocated.count >= count else { return undo }
+            undo.stamps = unallocated.prefix(count).map { sequenceNumberForAllocation[$0] }
+            undo.ordinals = autoAssign(count: count, handle: handle, attributes: attrs, reservations: reservations)
+        } else {
+            let stamps = sequenceNumberForAllocation
+            undo.ordinals = autoAssign(count: count, handle: handle, attributes: attrs, reservations: reservations)
+            undo.stamps = undo.ordinals.map { stamps[$0] }
+            if undo.ordinals.count < count {
+                self.undo(undo)
+                undo.ordinals = []
+                return undo
+            }
+        }
+        sequenceNumber &+= 1
+        return undo
+    }
+
+    /// Takes back an ``assignUndoably(count:handle:attributes:reservations:)`` (the last change made).
+    mutating func undo(_ undo: AssignmentUndo) {
+        for (ordinal, stamp) in zip(undo.ordinals, undo.stamps) {
+            allocations[ordinal] = nil
+            sequenceNumberForAllocation[ordinal] = stamp
+        }
+        unallocated = undo.unallocated
+        if attributes.count > undo.attributeCount { attributes.removeLast(attributes.count - undo.attributeCount) }
+        sequenceNumber = undo.sequenceNumber
+    }
+
     /// The number of free addresses not covered by `reserved`.
     func freeCount(reserved: ReservationFilter) -> Int {
         if reserved.isEmpty { return unallocated.count }
@@ -216,6 +254,20 @@ public struct AllocationBlock: Sendable, Hashable {
         guard !indices.isEmpty else { return [] }
         return allocations.indices.filter { allocations[$0].map(indices.contains) ?? false }
     }
+}
+
+/// What ``AllocationBlock/assignUndoably(count:handle:attributes:reservations:)`` changed.
+struct AssignmentUndo: Sendable {
+    /// The ordinals taken (empty when nothing was).
+    var ordinals: [Int]
+    /// The free list before.
+    var unallocated: [Int]
+    /// The sequence stamps of the taken ordinals before (a released address may keep its stamp).
+    var stamps: [UInt64?]
+    /// The number of attribute entries before.
+    var attributeCount: Int
+    /// The block's sequence number before.
+    var sequenceNumber: UInt64
 }
 
 // MARK: JSON
@@ -370,13 +422,37 @@ extension AllocationBlock {
     func patchedJSON(
         from previous: [UInt8], layout: BlockJSONLayout, old: AllocationBlock, taken: [Int]
     ) -> (bytes: [UInt8], layout: BlockJSONLayout)? {
+        patchedJSON(
+            from: previous, layout: layout, oldUnallocated: old.unallocated, oldAttributeCount: old.attributes.count,
+            oldSequenceNumber: old.sequenceNumber, taken: taken)
+    }
+
+    /// ``patchedJSON(from:layout:old:taken:)`` given only what it needs of the old block (its free
+    /// list, number of attributes and sequence number), as an ``AssignmentUndo`` keeps them.
+    func patchedJSON(
+        from previous: [UInt8], layout: BlockJSONLayout, oldUnallocated: [Int], oldAttributeCount: Int,
+        oldSequenceNumber: UInt64, taken: [Int]
+    ) -> (bytes: [UInt8], layout: BlockJSONLayout)? {
+        previous.withUnsafeBufferPointer { previous in
+            patchedJSON(
+                from: previous, layout: layout, oldUnallocated: oldUnallocated, oldAttributeCount: oldAttributeCount,
+                oldSequenceNumber: oldSequenceNumber, taken: taken)
+        }
+    }
+
+    /// ``patchedJSON(from:layout:oldUnallocated:oldAttributeCount:oldSequenceNumber:taken:)`` over
+    /// the old JSON's storage (its runs are copied without slicing the array).
+    private func patchedJSON(
+        from previous: UnsafeBufferPointer<UInt8>, layout: BlockJSONLayout, oldUnallocated: [Int], oldAttributeCount: Int,
+        oldSequenceNumber: UInt64, taken: [Int]
+    ) -> (bytes: [UInt8], layout: BlockJSONLayout)? {
         let k = taken.count
-        guard k > 0, let index = allocations[taken[0]], sequenceNumber == old.sequenceNumber &+ 1,
-              unallocated.count == old.unallocated.count - k, old.unallocated.starts(with: taken),
-              attributes.count == old.attributes.count || attributes.count == old.attributes.count + 1,
+        guard k > 0, let index = allocations[taken[0]], sequenceNumber == oldSequenceNumber &+ 1,
+              unallocated.count == oldUnallocated.count - k, oldUnallocated.starts(with: taken),
+              attributes.count == oldAttributeCount || attributes.count == oldAttributeCount + 1,
               layout.sequenceMap.upperBound < previous.count
         else { return nil }
-        let stamp = old.sequenceNumber
+        let stamp = oldSequenceNumber
         let comma = UInt8(ascii: ",")
         var w = JSONWriter(capacity: previous.count + k * 32 + 96)
         w.append(previous[..<layout.allocations.lowerBound])
@@ -389,16 +465,10 @@ extension AllocationBlock {
         for ordinal in k == 1 ? taken : taken.sorted() {
             // The start and end of element `ordinal`.
             let (at, end) = previous.withUnsafeBufferPointer { bytes -> (Int, Int) in
-                var at = cursor
-                while element < ordinal {
-                    while at < allocationsUpper, bytes[at] != comma { at += 1 }
-                    guard at < allocationsUpper else { return (-1, -1) }
-                    at += 1
-                    element += 1
-                }
-                var end = at
-                while end < allocationsUpper, bytes[end] != comma { end += 1 }
-                return (at, end)
+                let at = skipCommas(bytes, ordinal - element, from: cursor, end: allocationsUpper)
+                guard at >= 0 else { return (-1, -1) }
+                element = ordinal
+                return (at, nextComma(bytes, from: at, end: allocationsUpper))
             }
             guard at >= 0 else { return nil }
             w.append(previous[cursor..<at])
@@ -427,8 +497,8 @@ extension AllocationBlock {
         // attributes: the call's entry appended when it is new.
         let attributesStart = w.count + (layout.attributes.lowerBound - layout.unallocated.upperBound)
         w.append(previous[layout.unallocated.upperBound..<layout.attributes.upperBound])
-        if attributes.count > old.attributes.count {
-            if !old.attributes.isEmpty { w.raw(",") }
+        if attributes.count > oldAttributeCount {
+            if oldAttributeCount > 0 { w.raw(",") }
             w.attribute(attributes[attributes.count - 1])
         }
         let attributesEnd = w.count
@@ -472,8 +542,7 @@ extension AllocationBlock {
                     key = key &* 10 &+ Int(bytes[digit] &- UInt8(ascii: "0"))
                     digit += 1
                 }
-                var stop = digit
-                while stop < end, bytes[stop] != comma { stop += 1 }
+                let stop = nextComma(bytes, from: digit, end: end)
                 return (key, stop < end ? stop + 1 : end)
             }
             guard key >= 0 else { return nil }
@@ -562,4 +631,68 @@ extension AllocationBlock {
         sequenceNumberForAllocation = seq
         deleted = object["deleted"]?.boolValue ?? false
     }
+}
+
+extension UnsafeBufferPointer {
+    /// The buffer itself (so code written for an array's storage reads a buffer alike).
+    fileprivate func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R { try body(self) }
+}
+
+/// The index of the first `,` in `bytes[from..<end]`, or `end`: eight bytes at a time.
+@inline(__always)
+private func nextComma(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
+    var at = from
+    if let base = bytes.baseAddress {
+        let raw = UnsafeRawPointer(base)
+        while at + 8 <= end {
+            let mask = commaMask(raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+            if mask != 0 { return at + mask.trailingZeroBitCount >> 3 }
+            at += 8
+        }
+    }
+    while at < end, bytes[at] != UInt8(ascii: ",") { at += 1 }
+    return at
+}
+
+/// The index just after the `count`th `,` from `from` (`from` itself for 0), or -1 when
+/// `bytes[from..<end]` has fewer.
+@inline(__always)
+private func skipCommas(_ bytes: UnsafeBufferPointer<UInt8>, _ count: Int, from: Int, end: Int) -> Int {
+    var left = count
+    var at = from
+    guard left > 0 else { return at }
+    if let base = bytes.baseAddress {
+        let raw = UnsafeRawPointer(base)
+        while at + 8 <= end {
+            var mask = commaMask(raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+            let found = mask.nonzeroBitCount
+            if found < left {
+                left -= found
+                at += 8
+                continue
+            }
+            // The `left`th comma of this word.
+            while left > 1 {
+                mask &= mask &- 1
+                left -= 1
+            }
+            return at + mask.trailingZeroBitCount >> 3 + 1
+        }
+    }
+    while at < end {
+        if bytes[at] == UInt8(ascii: ",") {
+            left -= 1
+            if left == 0 { return at + 1 }
+        }
+        at += 1
+    }
+    return -1
+}
+
+/// The high bit of each byte of `word` that is a `,` (exact per byte, little-endian order).
+@inline(__always)
+private func commaMask(_ word: UInt64) -> UInt64 {
+    let x = word ^ 0x2C2C_2C2C_2C2C_2C2C
+    let nonzero = ((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x
+    return ~nonzero & 0x8080_8080_8080_8080
 }

@@ -1,3 +1,4 @@
+import CanalDatastore
 public import CanalModel
 
 /// Calico's IPAM keys in etcd (libcalico-go `model/block.go`, `block_affinity.go`, `ipam_handle.go`,
@@ -71,17 +72,9 @@ extension IPAMKeys {
     }
 }
 
-/// A datastore key as a dictionary key, hashed in one pass over its bytes (an `[UInt8]` key is
-/// hashed a byte at a time).
-struct ByteKey: Hashable, Sendable {
-    let bytes: [UInt8]
-
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
-
-    static func == (a: ByteKey, b: ByteKey) -> Bool { a.bytes == b.bytes }
-}
+/// A datastore key as a dictionary key, hashed eight bytes at a time (an `[UInt8]` key is hashed
+/// a byte at a time): the store's key type.
+typealias ByteKey = StoreKey
 
 extension String {
     var bytes: [UInt8] { Array(utf8) }

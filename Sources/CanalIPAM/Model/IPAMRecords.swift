@@ -81,6 +81,22 @@ public struct IPAMHandle: Sendable, Hashable {
         return w.bytes
     }
 
+    /// The JSON of a handle holding `count` addresses in each of `blocks` (distinct CIDRs), as
+    /// ``jsonBytes`` writes it, without building the dictionary.
+    static func jsonBytes(blocks: [(cidr: String, count: Int)]) -> [UInt8] {
+        var w = JSONWriter(capacity: 64)
+        w.raw("{\"block\":{")
+        let sorted = blocks.count < 2 ? blocks : blocks.sorted { $0.cidr < $1.cidr }
+        for i in sorted.indices {
+            if i > 0 { w.raw(",") }
+            w.string(sorted[i].cidr)
+            w.raw(":")
+            w.int(sorted[i].count)
+        }
+        w.raw("},\"deleted\":false}")
+        return w.bytes
+    }
+
     /// Parses a handle value.
     public init(json bytes: [UInt8]) throws(IPAMError) {
         guard let object = (try? JSONValue(parsing: bytes))?.objectValue else {

@@ -13,6 +13,9 @@ struct JSONWriter {
     /// Appends bytes as they are.
     mutating func append(_ slice: ArraySlice<UInt8>) { bytes.append(contentsOf: slice) }
 
+    /// Appends a run of a buffer as it is.
+    mutating func append(_ slice: Slice<UnsafeBufferPointer<UInt8>>) { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: slice)) }
+
     /// One block attribute: `{"handle_id":…,"secondary":{…}}` (and the optional fields when set).
     mutating func attribute(_ a: AllocationAttribute) {
         raw("{\"handle_id\":")
@@ -41,14 +44,8 @@ struct JSONWriter {
 
     mutating func int(_ value: UInt64) {
         if value < 10 { bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value)); return }
-        // Digits least significant first, then reversed in place: no temporary buffer.
-        let start = bytes.count
-        var v = value
-        while v > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10))
-            v /= 10
-        }
-        bytes[start...].reverse()
+        // Two digits at a time into a stack buffer, appended at once.
+        unchecked(maxBytes: 20) { $0.int(value) }
     }
 
     /// Appends what `body` writes through a cursor over at most `maxBytes` bytes (for long runs of
