@@ -100,14 +100,19 @@ let package = Package(
             name: "canalctl",
             dependencies: [
                 "CanalModel", "CanalManifest", "CanalSelector", "CanalDatastore", "CanalPolicy", "CanalBGP", "CanalIPAM",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CanalToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Examples/canalctl",
             swiftSettings: swiftSettings
         ),
+        // Running host commands, entering namespaces, logging and the etcd flags, shared by the tools (not a product).
+        .target(
+            name: "CanalToolSupport",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Examples/ToolSupport",
+            swiftSettings: swiftSettings
+        ),
         // flanneld's job on Canal's flannel leases: subnet.env, host-gw and vxlan routes (iproute2).
-        // Running host commands and logging, shared by the host daemons (not a product).
-        .target(name: "CanalToolSupport", path: "Sources/Examples/ToolSupport", swiftSettings: swiftSettings),
         .executableTarget(
             name: "canal-flanneld",
             dependencies: [

@@ -1,7 +1,7 @@
 // Shared by the tools (canal-agent, canal-flanneld, canal-confd): running host commands and logging.
 // Not a product and not API: `package` access only.
 import Dispatch
-package import Foundation
+import Foundation
 
 /// A command that failed.
 package struct CommandFailure: Error, CustomStringConvertible {

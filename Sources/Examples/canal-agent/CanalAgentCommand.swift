@@ -1,6 +1,7 @@
 import ArgumentParser
 import CanalAgent
 import CanalDatastore
+import CanalToolSupport
 import Dispatch
 import Foundation
 import Logging
@@ -39,23 +40,7 @@ struct CanalAgentCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
-    @Option(name: .customLong("etcd-endpoints"), help: "Comma-separated etcd URLs (overrides ETCD_ENDPOINTS; selects etcdv3).")
-    var etcdEndpoints: String?
-
-    @Option(name: .customLong("etcd-username"), help: "etcd user (overrides ETCD_USERNAME).")
-    var etcdUsername: String?
-
-    @Option(name: .customLong("etcd-password"), help: "etcd password (overrides ETCD_PASSWORD).")
-    var etcdPassword: String?
-
-    @Option(name: .customLong("etcd-key-file"), help: "Client key for etcd TLS (overrides ETCD_KEY_FILE).")
-    var etcdKeyFile: String?
-
-    @Option(name: .customLong("etcd-cert-file"), help: "Client certificate for etcd TLS (overrides ETCD_CERT_FILE).")
-    var etcdCertFile: String?
-
-    @Option(name: .customLong("etcd-ca-cert-file"), help: "CA to verify etcd with (overrides ETCD_CA_CERT_FILE).")
-    var etcdCACertFile: String?
+    @OptionGroup var etcdFlags: EtcdFlags
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel.lowercased()) ?? .info
@@ -77,7 +62,7 @@ struct CanalAgentCommand: AsyncParsableCommand {
         }
         let datastore: DatastoreConfiguration
         do {
-            datastore = try DatastoreConfiguration(environment: environment())
+            datastore = try DatastoreConfiguration(environment: etcdFlags.environment())
         } catch {
             throw ValidationError("invalid datastore configuration: \(error)")
         }
@@ -98,17 +83,5 @@ struct CanalAgentCommand: AsyncParsableCommand {
             try await group.next()
             group.cancelAll()
         }
-    }
-
-    /// The process environment with the flags laid over it (calicoctl's precedence).
-    private func environment() -> [String: String] {
-        var environment = ProcessInfo.processInfo.environment
-        let overrides: [(String, String?)] = [
-            ("ETCD_ENDPOINTS", etcdEndpoints), ("ETCD_USERNAME", etcdUsername), ("ETCD_PASSWORD", etcdPassword),
-            ("ETCD_KEY_FILE", etcdKeyFile), ("ETCD_CERT_FILE", etcdCertFile), ("ETCD_CA_CERT_FILE", etcdCACertFile),
-        ]
-        for case (let name, let value?) in overrides { environment[name] = value }
-        if etcdEndpoints != nil, (environment["DATASTORE_TYPE"] ?? "").isEmpty { environment["DATASTORE_TYPE"] = "etcdv3" }
-        return environment
     }
 }

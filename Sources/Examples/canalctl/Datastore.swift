@@ -1,28 +1,13 @@
 import ArgumentParser
 import CanalDatastore
 import CanalModel
+import CanalToolSupport
 import Foundation
 
 /// Where the datastore is: calicoctl's environment (`DATASTORE_TYPE`, `ETCD_*`), overridden by flags;
 /// with nothing configured, the embedded datastore persisted to `CANAL_STATE_FILE`.
 struct DatastoreOptions: ParsableArguments {
-    @Option(name: .customLong("etcd-endpoints"), help: "Comma-separated etcd URLs (overrides ETCD_ENDPOINTS; selects etcdv3).")
-    var etcdEndpoints: String?
-
-    @Option(name: .customLong("etcd-username"), help: "etcd user (overrides ETCD_USERNAME).")
-    var etcdUsername: String?
-
-    @Option(name: .customLong("etcd-password"), help: "etcd password (overrides ETCD_PASSWORD).")
-    var etcdPassword: String?
-
-    @Option(name: .customLong("etcd-key-file"), help: "Client key for etcd TLS (overrides ETCD_KEY_FILE).")
-    var etcdKeyFile: String?
-
-    @Option(name: .customLong("etcd-cert-file"), help: "Client certificate for etcd TLS (overrides ETCD_CERT_FILE).")
-    var etcdCertFile: String?
-
-    @Option(name: .customLong("etcd-ca-cert-file"), help: "CA to verify etcd with (overrides ETCD_CA_CERT_FILE).")
-    var etcdCACertFile: String?
+    @OptionGroup var etcdFlags: EtcdFlags
 
     @Option(name: .customLong("state-file"), help: "The embedded datastore's file (overrides CANAL_STATE_FILE; default ~/.canal/state.json).")
     var stateFile: String?
@@ -32,15 +17,7 @@ struct DatastoreOptions: ParsableArguments {
 
     /// The effective environment: the process's, with the flags laid over it.
     func environment() -> [String: String] {
-        var environment = ProcessInfo.processInfo.environment
-        let overrides: [(String, String?)] = [
-            ("ETCD_ENDPOINTS", etcdEndpoints), ("ETCD_USERNAME", etcdUsername), ("ETCD_PASSWORD", etcdPassword),
-            ("ETCD_KEY_FILE", etcdKeyFile), ("ETCD_CERT_FILE", etcdCertFile), ("ETCD_CA_CERT_FILE", etcdCACertFile),
-            ("CANAL_STATE_FILE", stateFile),
-        ]
-        for case (let name, let value?) in overrides { environment[name] = value }
-        if etcdEndpoints != nil, (environment["DATASTORE_TYPE"] ?? "").isEmpty { environment["DATASTORE_TYPE"] = "etcdv3" }
-        return environment
+        etcdFlags.environment(overriding: [("CANAL_STATE_FILE", stateFile)])
     }
 
     /// Runs `command` against the configured datastore. On the embedded datastore the state file is
