@@ -1,4 +1,4 @@
-public import CanalModel
+import CanalModel
 import CanalSelector
 
 /// Renders one node's BIRD 2 configuration from the cluster's BGP resources, as Calico's confd renders
