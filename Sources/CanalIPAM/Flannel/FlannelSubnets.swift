@@ -140,7 +140,7 @@ public struct FlannelSubnetManager<Store: KeyValueStore>: Sendable {
                 if fits(mine.subnet, config) {
                     return try await renew(mine, attributes: attributes)
                 }
-                try? await ipam { try await store.delete(subnetKey(mine.subnet).bytes, ifRevision: mine.revision) }
+                _ = try? await ipam { try await store.delete(subnetKey(mine.subnet).bytes, ifRevision: mine.revision) }
                 continue
             }
             let taken = existing.map(\.subnet)
