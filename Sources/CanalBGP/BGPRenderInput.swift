@@ -84,6 +84,13 @@ public struct BGPSecretKey: Sendable, Hashable {
         guard let ref = password?.secretKeyRef else { return nil }
         self.init(name: ref.name ?? "", key: ref.key)
     }
+
+    /// A secret value given on a command line as `SECRET/KEY=VALUE` (the tools' `--password`), or
+    /// nil when the text has another form.
+    package static func assignment(_ text: String) -> (key: BGPSecretKey, value: String)? {
+        guard let eq = text.firstIndex(of: "="), let slash = text[..<eq].firstIndex(of: "/") else { return nil }
+        return (BGPSecretKey(name: String(text[..<slash]), key: String(text[text.index(after: slash)..<eq])), String(text[text.index(after: eq)...]))
+    }
 }
 
 /// How the BIRD router id is chosen, as Calico's `CALICO_ROUTER_ID` does.
@@ -95,6 +102,18 @@ public enum BGPRouterID: Sendable, Hashable {
     case hash
     /// A literal IPv4 address.
     case literal(IPAddress)
+
+    /// The choice a `CALICO_ROUTER_ID` value makes: empty → ``nodeIPv4``, `hash` → ``hash``, an IPv4
+    /// address → ``literal(_:)``; nil for anything else.
+    package init?(calicoRouterID text: String) {
+        switch text {
+        case "": self = .nodeIPv4
+        case "hash": self = .hash
+        default:
+            guard let ip = IPAddress(text), ip.family == .v4 else { return nil }
+            self = .literal(ip)
+        }
+    }
 }
 
 /// Why a configuration cannot be rendered.

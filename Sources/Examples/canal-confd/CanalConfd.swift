@@ -56,22 +56,14 @@ struct CanalConfd: AsyncParsableCommand {
     func run() async throws {
         var secrets: [BGPSecretKey: String] = [:]
         for entry in passwords {
-            guard let eq = entry.firstIndex(of: "="), let slash = entry[..<eq].firstIndex(of: "/") else {
+            guard let (key, value) = BGPSecretKey.assignment(entry) else {
                 throw ValidationError("--password \(entry): expected SECRET/KEY=VALUE")
             }
-            secrets[BGPSecretKey(name: String(entry[..<slash]), key: String(entry[entry.index(after: slash)..<eq]))] =
-                String(entry[entry.index(after: eq)...])
+            secrets[key] = value
         }
         let routerSource = routerID ?? ProcessInfo.processInfo.environment["CALICO_ROUTER_ID"] ?? ""
-        let router: BGPRouterID
-        switch routerSource {
-        case "": router = .nodeIPv4
-        case "hash": router = .hash
-        default:
-            guard let ip = IPAddress(routerSource), ip.family == .v4 else {
-                throw ValidationError("router id \"\(routerSource)\" is neither an IPv4 address nor 'hash'")
-            }
-            router = .literal(ip)
+        guard let router = BGPRouterID(calicoRouterID: routerSource) else {
+            throw ValidationError("router id \"\(routerSource)\" is neither an IPv4 address nor 'hash'")
         }
         var environment = ProcessInfo.processInfo.environment
         if let etcdEndpoints {

@@ -37,24 +37,16 @@ struct BGPConfigCommand: AsyncParsableCommand {
     func run() async throws {
         var secrets: [BGPSecretKey: String] = [:]
         for entry in passwords {
-            guard let eq = entry.firstIndex(of: "="), let slash = entry[..<eq].firstIndex(of: "/") else {
+            guard let (key, value) = BGPSecretKey.assignment(entry) else {
                 IO.error("--password \(entry): expected SECRET/KEY=VALUE")
                 throw ExitCode(1)
             }
-            secrets[BGPSecretKey(name: String(entry[..<slash]), key: String(entry[entry.index(after: slash)..<eq]))] =
-                String(entry[entry.index(after: eq)...])
+            secrets[key] = value
         }
         let source = routerID ?? ProcessInfo.processInfo.environment["CALICO_ROUTER_ID"] ?? ""
-        let routerID: BGPRouterID
-        switch source {
-        case "": routerID = .nodeIPv4
-        case "hash": routerID = .hash
-        default:
-            guard let ip = IPAddress(source), ip.family == .v4 else {
-                IO.error("router id \"\(source)\" is neither an IPv4 address nor 'hash'")
-                throw ExitCode(1)
-            }
-            routerID = .literal(ip)
+        guard let routerID = BGPRouterID(calicoRouterID: source) else {
+            IO.error("router id \"\(source)\" is neither an IPv4 address nor 'hash'")
+            throw ExitCode(1)
         }
         try await runReporting(Runner(node: node, routerID: routerID, passwords: secrets), datastore: datastore)
     }
