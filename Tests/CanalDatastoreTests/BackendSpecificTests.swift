@@ -59,6 +59,46 @@ struct InMemoryKeyValueStoreTests {
 
 @Suite("etcd backend", .enabled(if: EtcdServer.shouldRun), .timeLimit(.minutes(2)))
 struct EtcdBackendTests {
+    @Test("a request of an already cancelled task fails with CancellationError and writes nothing")
+    func cancelledBeforeSending() async throws {
+        try await EtcdServer.withEtcdServer { server in
+            let store = EtcdKeyValueStore(configuration: server.configuration())
+            for onStoreExecutor in [false, true] {
+                let task = Task(executorPreference: onStoreExecutor ? store.taskExecutor : nil) {
+                    withUnsafeCurrentTask { $0?.cancel() }
+                    _ = try await store.put(bytes("/cancelled"), value: bytes("x"))
+                }
+                await #expect(throws: CancellationError.self) { try await task.value }
+            }
+            let written = try await store.get(bytes("/cancelled"))
+            #expect(written == nil)
+        }
+    }
+
+    @Test("tasks on the store's executor and on the global pool share connections and see each other's writes")
+    func mixedExecutors() async throws {
+        try await EtcdServer.withEtcdServer { server in
+            let store = EtcdKeyValueStore(configuration: server.configuration())
+            let other = EtcdKeyValueStore(configuration: server.configuration())
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<8 {
+                    group.addTask(executorPreference: worker % 2 == 0 ? store.taskExecutor : nil) {
+                        let target = worker % 4 < 2 ? store : other
+                        let key = bytes("/mixed/\(worker)")
+                        var revision = try await target.put(key, value: bytes("0"))
+                        for step in 1...50 {
+                            revision = try await target.update(key, value: bytes(String(step)), ifRevision: revision)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let list = try await store.list(prefix: bytes("/mixed/"))
+            #expect(list.items.count == 8)
+            #expect(list.items.allSatisfy { $0.text == "50" && $0.version == 51 })
+        }
+    }
+
     @Test("a slow reader pauses the watch transfer and still receives every event in order")
     func backpressure() async throws {
         try await EtcdServer.withEtcdServer { server in

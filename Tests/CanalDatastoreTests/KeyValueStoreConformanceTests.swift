@@ -7,7 +7,7 @@ import Testing
 /// harness when etcd is installed (and always under `CI=true`).
 @Suite("KeyValueStore conformance", .timeLimit(.minutes(2)))
 struct KeyValueStoreConformanceTests {
-    @Test("create, get, update and delete with revisions", arguments: Backend.available)
+    @Test("create, get, update and delete with revisions", arguments: Backend.all)
     func crud(backend: Backend) async throws {
         try await backend.withStore { store, _ in
             let key = bytes("/canal/test/a")
@@ -56,7 +56,7 @@ struct KeyValueStoreConformanceTests {
         }
     }
 
-    @Test("list by prefix, in key order, now and at a past revision", arguments: Backend.available)
+    @Test("list by prefix, in key order, now and at a past revision", arguments: Backend.all)
     func list(backend: Backend) async throws {
         try await backend.withStore { store, _ in
             try await store.put(bytes("/p/b"), value: bytes("b"))
@@ -80,7 +80,7 @@ struct KeyValueStoreConformanceTests {
         }
     }
 
-    @Test("multi-key transactions compare revisions and values atomically", arguments: Backend.available)
+    @Test("multi-key transactions compare revisions and values atomically", arguments: Backend.all)
     func transactions(backend: Backend) async throws {
         try await backend.withStore { store, _ in
             let a = bytes("/t/a")
@@ -133,7 +133,7 @@ struct KeyValueStoreConformanceTests {
         }
     }
 
-    @Test("range comparisons: every key of a prefix unmodified since a revision", arguments: Backend.available)
+    @Test("range comparisons: every key of a prefix unmodified since a revision", arguments: Backend.all)
     func rangeComparisons(backend: Backend) async throws {
         try await backend.withStore { store, _ in
             let prefix = bytes("/r/")
@@ -180,7 +180,7 @@ struct KeyValueStoreConformanceTests {
         }
     }
 
-    @Test("concurrent writers on one key: exactly one wins per revision", arguments: Backend.available)
+    @Test("concurrent writers on one key: exactly one wins per revision", arguments: Backend.all)
     func concurrentWriters(backend: Backend) async throws {
         try await backend.withStore { store, _ in
             let key = bytes("/counter")
@@ -223,7 +223,7 @@ struct KeyValueStoreConformanceTests {
         }
     }
 
-    @Test("watch delivers puts and deletes in order with previous values", arguments: Backend.available)
+    @Test("watch delivers puts and deletes in order with previous values", arguments: Backend.all)
     func watchOrdering(backend: Backend) async throws {
         try await backend.withStore { store, _ in
             let marker = try await store.put(bytes("/other/marker"), value: [])
@@ -248,7 +248,7 @@ struct KeyValueStoreConformanceTests {
         }
     }
 
-    @Test("watch from a past revision replays the history", arguments: Backend.available)
+    @Test("watch from a past revision replays the history", arguments: Backend.all)
     func watchFromPast(backend: Backend) async throws {
         try await backend.withStore { store, _ in
             let first = try await store.put(bytes("/h/a"), value: bytes("1"))
@@ -261,7 +261,7 @@ struct KeyValueStoreConformanceTests {
         }
     }
 
-    @Test("reads and watches before a compaction fail with compacted", arguments: Backend.available)
+    @Test("reads and watches before a compaction fail with compacted", arguments: Backend.all)
     func compaction(backend: Backend) async throws {
         try await backend.withStore { store, _ in
             let first = try await store.put(bytes("/c/a"), value: bytes("1"))
@@ -279,7 +279,7 @@ struct KeyValueStoreConformanceTests {
         }
     }
 
-    @Test("leases: keep-alive, revoke, and expiry delete the attached keys", arguments: Backend.available)
+    @Test("leases: keep-alive, revoke, and expiry delete the attached keys", arguments: Backend.all)
     func leases(backend: Backend) async throws {
         try await backend.withStore { store, _ in
             let long = try await store.grantLease(ttl: .seconds(30))
@@ -309,10 +309,11 @@ struct KeyValueStoreConformanceTests {
 /// Fault tests against a real etcd.
 @Suite("etcd faults", .enabled(if: EtcdServer.shouldRun), .timeLimit(.minutes(2)))
 struct EtcdFaultTests {
-    @Test("a watch survives etcd being killed and restarted without losing events")
-    func watchAcrossRestart() async throws {
+    @Test("a watch survives etcd being killed and restarted without losing events", arguments: [false, true])
+    func watchAcrossRestart(onStoreExecutor: Bool) async throws {
         try await EtcdServer.withEtcdServer { server in
             let store = EtcdKeyValueStore(configuration: server.configuration())
+            try await withTaskExecutorPreference(onStoreExecutor ? store.taskExecutor : nil) {
             let start = try await store.put(bytes("/r/0"), value: bytes("0"))
             try await withThrowingTaskGroup(of: [WatchEvent].self) { group in
                 group.addTask { try await collect(4, from: store.watch(prefix: bytes("/r/"), fromRevision: start), timeout: .seconds(60)) }
@@ -327,6 +328,7 @@ struct EtcdFaultTests {
                 let events = try await group.next()!
                 #expect(events.map { $0.current?.text } == ["0", "1", "2", "3"])
                 #expect(events.map(\.revision) == events.map(\.revision).sorted())
+            }
             }
         }
     }

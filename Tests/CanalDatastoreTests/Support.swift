@@ -7,6 +7,8 @@ import Testing
 enum Backend: String, CustomTestStringConvertible, CaseIterable, Sendable {
     case memory
     case etcd
+    /// etcd, with the test body running on the store's own I/O thread (`taskExecutor`).
+    case etcdOnStoreExecutor
 
     var testDescription: String { rawValue }
 
@@ -26,12 +28,22 @@ enum Backend: String, CustomTestStringConvertible, CaseIterable, Sendable {
             try await EtcdServer.withEtcdServer { server in
                 try await body(EtcdKeyValueStore(configuration: server.configuration()), server)
             }
+        case .etcdOnStoreExecutor:
+            try await EtcdServer.withEtcdServer { server in
+                let store = EtcdKeyValueStore(configuration: server.configuration())
+                try await withTaskExecutorPreference(store.taskExecutor) {
+                    try await body(store, server)
+                }
+            }
         }
     }
 
     /// The backends to test here: memory always; etcd when installed or when `CI=true` (then a
     /// missing etcd fails the run).
     static var available: [Backend] { EtcdServer.shouldRun ? [.memory, .etcd] : [.memory] }
+
+    /// `available`, plus etcd with the test on the store's executor (for the conformance suite).
+    static var all: [Backend] { EtcdServer.shouldRun ? [.memory, .etcd, .etcdOnStoreExecutor] : [.memory] }
 }
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }

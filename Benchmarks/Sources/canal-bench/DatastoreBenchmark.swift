@@ -77,14 +77,15 @@ func startEtcd() async throws -> (Process, String, URL) {
     fail("etcd did not start")
 }
 
-/// Canal's side: `concurrency` tasks, each on its own key, for `seconds`; returns ops/s.
-func canalOps(_ store: EtcdKeyValueStore, op: String, concurrency: Int, seconds: Double) async throws -> Double {
+/// Canal's side: `concurrency` tasks, each on its own key, for `seconds`; returns ops/s. With
+/// `onStoreExecutor` the tasks prefer the store's I/O thread as their executor.
+func canalOps(_ store: EtcdKeyValueStore, op: String, concurrency: Int, seconds: Double, onStoreExecutor: Bool) async throws -> Double {
     let value = Array("value-0123456789".utf8)
     let start = ContinuousClock.now
     let deadline = start + .milliseconds(Int(seconds * 1000))
     let total = try await withThrowingTaskGroup(of: Int.self) { group in
         for worker in 0..<concurrency {
-            group.addTask {
+            group.addTask(executorPreference: onStoreExecutor ? store.taskExecutor : nil) {
                 let key = Array("/bench/canal/\(op)/\(worker)".utf8)
                 var revision = try await store.put(key, value: value)
                 var count = 0
@@ -194,24 +195,35 @@ enum DatastoreBenchmark {
         let only = ProcessInfo.processInfo.environment["CANAL_BENCH_CASES"].map { Set($0.split(separator: ",").map(String.init)) }
         for op in ["put", "range", "cas"] {
             for concurrency in [1, 16] where only?.contains("\(op).c\(concurrency)") ?? true {
-                // Alternate the order to spread drift between the two sides.
+                // Interleave the sides to spread drift: raw, Canal, raw, Canal on its executor, raw.
                 // Client CPU per operation (user + system) on each side: on a shared machine it
                 // varies much less than throughput and shows what the client itself costs.
-                let rawCPU0 = cpuSeconds(children: true)
-                let raw1 = Double(try runProgram(binary, [endpoint, op, "\(concurrency)", "\(seconds / 2)"]).trimmingCharacters(in: .whitespacesAndNewlines))! / (seconds / 2)
-                let rawCPU1 = cpuSeconds(children: true)
-                let canalCPU0 = cpuSeconds()
-                let canal = try await canalOps(store, op: op, concurrency: concurrency, seconds: seconds)
-                let canalCPU = cpuSeconds() - canalCPU0
-                let rawCPU2 = cpuSeconds(children: true)
-                let raw2 = Double(try runProgram(binary, [endpoint, op, "\(concurrency)", "\(seconds / 2)"]).trimmingCharacters(in: .whitespacesAndNewlines))! / (seconds / 2)
-                let rawCPU = (rawCPU1 - rawCPU0) + (cpuSeconds(children: true) - rawCPU2)
-                let raw = (raw1 + raw2) / 2
-                bench("datastore.\(op).c\(concurrency).raw", raw, "ops/s")
-                bench("datastore.\(op).c\(concurrency).canal", canal, "ops/s")
-                bench("datastore.\(op).c\(concurrency).raw.cpu", rawCPU / (raw * seconds) * 1e6, "us/op")
-                bench("datastore.\(op).c\(concurrency).canal.cpu", canalCPU / (canal * seconds) * 1e6, "us/op")
-                ratio("datastore.\(op).c\(concurrency)", canal / raw)
+                var rawOps = 0.0, rawCPU = 0.0
+                func rawRun() throws {
+                    let cpu = cpuSeconds(children: true)
+                    rawOps += Double(try runProgram(binary, [endpoint, op, "\(concurrency)", "\(seconds / 3)"]).trimmingCharacters(in: .whitespacesAndNewlines))!
+                    rawCPU += cpuSeconds(children: true) - cpu
+                }
+                func canalRun(onStoreExecutor: Bool) async throws -> (ops: Double, cpu: Double) {
+                    let cpu = cpuSeconds()
+                    let ops = try await canalOps(store, op: op, concurrency: concurrency, seconds: seconds, onStoreExecutor: onStoreExecutor)
+                    return (ops, (cpuSeconds() - cpu) / (ops * seconds) * 1e6)
+                }
+                try rawRun()
+                let canal = try await canalRun(onStoreExecutor: false)
+                try rawRun()
+                let executor = try await canalRun(onStoreExecutor: true)
+                try rawRun()
+                let raw = rawOps / seconds
+                let name = "datastore.\(op).c\(concurrency)"
+                bench("\(name).raw", raw, "ops/s")
+                bench("\(name).canal", canal.ops, "ops/s")
+                bench("\(name).canal.executor", executor.ops, "ops/s")
+                bench("\(name).raw.cpu", rawCPU / rawOps * 1e6, "us/op")
+                bench("\(name).canal.cpu", canal.cpu, "us/op")
+                bench("\(name).canal.executor.cpu", executor.cpu, "us/op")
+                ratio(name, canal.ops / raw)
+                ratio("\(name).executor", executor.ops / raw)
             }
         }
         if only != nil { return true }

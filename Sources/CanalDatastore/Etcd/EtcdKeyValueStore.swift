@@ -8,7 +8,7 @@ package import Synchronization
 /// requests. With a username, the store authenticates (`/v3/auth/authenticate`) and sends the token
 /// in the `Authorization` header, re-authenticating (at most twice per request) when etcd reports the token invalid.
 ///
-/// The HTTP client's thread stops when the store is deinitialized; running watches keep it alive.
+/// All stores of a process share one HTTP loop (``taskExecutor``), which lives as long as the process.
 public final class EtcdKeyValueStore: KeyValueStore {
     let configuration: EtcdConfiguration
     let client: CurlClient
@@ -34,6 +34,16 @@ public final class EtcdKeyValueStore: KeyValueStore {
                 caFile: configuration.caCertFile, certFile: configuration.certFile, keyFile: configuration.keyFile),
             connectTimeout: configuration.connectTimeout)
     }
+
+    /// The thread that waits on etcd's answers, as a task executor.
+    ///
+    /// A request is sent from the calling task's thread; its answer arrives on this thread, and an
+    /// ordinary task then resumes on Swift's global pool — one thread hop per request. A task that
+    /// prefers this executor (`Task(executorPreference:)`, `withTaskExecutorPreference(_:operation:)`)
+    /// resumes right here, with no hop: worth it for work that is mostly datastore calls in a row
+    /// (bulk loads, IPAM loops). Such a task must not block or compute for long, because every
+    /// etcd answer of the process waits while it runs. All stores share the one thread.
+    public var taskExecutor: any TaskExecutor { client.executor }
 
     // MARK: KeyValueStore
 

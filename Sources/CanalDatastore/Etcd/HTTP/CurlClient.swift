@@ -26,45 +26,42 @@ struct HTTPResponse: Sendable {
 
 /// An HTTP client on libcurl's multi interface.
 ///
-/// One multi handle is driven by a dedicated thread (blocking curl calls never run on Swift's
-/// cooperative pool). The multi handle keeps a connection cache, so successive requests to an
-/// endpoint reuse connections. Other threads talk to the loop only through a Mutex-protected
-/// command queue and `curl_multi_wakeup`, which libcurl documents as callable from any thread.
-/// The loop stops (and frees every handle) when the client is deinitialized.
+/// Every client shares the process's one ``CurlLoop``: a multi handle whose connection cache
+/// gives connection reuse. The caller's thread starts its own transfer (so the request leaves at
+/// once, without a hand-off); the loop's thread waits for responses and completes them.
 final class CurlClient: Sendable {
-    private let loop: CurlLoop
+    private let tls: CurlTLS
+    private let connectTimeout: Duration
 
     init(tls: CurlTLS, connectTimeout: Duration) {
-        curlGlobalInit
-        loop = CurlLoop(tls: tls, connectTimeout: connectTimeout)
-        let loop = self.loop
-        let thread = Thread { loop.run() }
-        thread.name = "canal-curl"
-        thread.start()
+        self.tls = tls
+        self.connectTimeout = connectTimeout
     }
 
-    deinit { loop.submit(.shutdown) }
+    /// The loop's thread as a task executor.
+    var executor: any TaskExecutor { CurlLoop.shared }
 
     /// Performs a request and returns the whole response. Throws ``CurlError`` or `CancellationError`.
     func perform(_ request: HTTPRequest) async throws -> HTTPResponse {
         let sink = BufferSink()
-        let transfer = CurlTransfer(request: request, sink: sink)
+        let transfer = CurlTransfer(request: request, sink: sink, tls: tls, connectTimeout: connectTimeout)
+        let loop = CurlLoop.shared
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { continuation in
                 sink.setContinuation(continuation)
-                loop.submit(.add(transfer))
+                loop.start(transfer)
             }
         } onCancel: {
-            loop.submit(.cancel(transfer))
+            loop.cancel(transfer)
         }
     }
 
     /// Starts a streaming request; read its body with ``CurlStream/read()``.
     func stream(_ request: HTTPRequest, highWatermark: Int, statistics: StreamStatistics = StreamStatistics()) -> CurlStream {
         let sink = StreamSink(highWatermark: highWatermark, statistics: statistics)
-        let transfer = CurlTransfer(request: request, sink: sink)
-        let stream = CurlStream(transfer: transfer, sink: sink, loop: loop)
-        loop.submit(.add(transfer))
+        let transfer = CurlTransfer(request: request, sink: sink, tls: tls, connectTimeout: connectTimeout)
+        let stream = CurlStream(transfer: transfer, sink: sink, loop: CurlLoop.shared)
+        CurlLoop.shared.start(transfer)
         return stream
     }
 }
@@ -84,13 +81,18 @@ final class BufferSink: CurlSink {
     private struct State {
         var body: [UInt8] = []
         var continuation: UnsafeContinuation<HTTPResponse, any Error>?
-        var done = false
+        /// The outcome, when the transfer ended before the continuation was set (a cancellation).
+        var result: Result<HTTPResponse, any Error>?
     }
     private let state = Mutex(State())
     private static let limit = 256 << 20
 
     func setContinuation(_ continuation: UnsafeContinuation<HTTPResponse, any Error>) {
-        state.withLock { $0.continuation = continuation }
+        let early = state.withLock { state in
+            if state.result == nil { state.continuation = continuation }
+            return state.result
+        }
+        if let early { continuation.resume(with: early) }
     }
 
     func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -102,11 +104,13 @@ final class BufferSink: CurlSink {
     }
 
     func complete(_ result: Result<Int, any Error>) {
-        let (continuation, body) = state.withLock { state in
+        let (continuation, response) = state.withLock { state in
             defer { state.continuation = nil }
-            return (state.continuation, state.body)
+            let response = result.map { HTTPResponse(status: $0, body: state.body) }
+            if state.continuation == nil { state.result = response }
+            return (state.continuation, response)
         }
-        continuation?.resume(with: result.map { HTTPResponse(status: $0, body: body) })
+        continuation?.resume(with: response)
     }
 }
 
@@ -225,7 +229,7 @@ final class CurlStream: Sendable {
         self.loop = loop
     }
 
-    deinit { loop.submit(.cancel(transfer)) }
+    deinit { loop.cancel(transfer) }
 
     /// The next bytes of the body; `nil` at its end (with the HTTP status available as `finalStatus`).
     /// Throws ``CurlError`` when the transfer fails. Returns `nil` when the task is cancelled.
@@ -233,7 +237,7 @@ final class CurlStream: Sendable {
         while true {
             switch sink.take() {
             case .bytes(let bytes, let resume):
-                if resume { loop.submit(.resume(transfer)) }
+                if resume { loop.resume(transfer) }
                 return bytes
             case .finished(let result):
                 _ = try result.get()
@@ -249,21 +253,24 @@ final class CurlStream: Sendable {
 
 /// One transfer and what it needs while it runs.
 ///
-/// `@unchecked Sendable`: the handle and error buffer are used only on the loop thread (configured,
-/// added, paused, removed and recycled there); other threads only pass the reference around inside
-/// loop commands. The sink is itself Sendable.
+/// `@unchecked Sendable`: the handle, the error buffer and the flags are used only while holding the
+/// loop's lock (configured, added, paused, removed and recycled under it). The sink is itself Sendable.
 final class CurlTransfer: @unchecked Sendable {
     let request: HTTPRequest
     let sink: any CurlSink
+    let tls: CurlTLS
+    let connectTimeout: Duration
     let isStream: Bool
     var easy: UnsafeMutableRawPointer?
     let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
     var cancelled = false
     var done = false
 
-    init(request: HTTPRequest, sink: any CurlSink) {
+    init(request: HTTPRequest, sink: any CurlSink, tls: CurlTLS, connectTimeout: Duration) {
         self.request = request
         self.sink = sink
+        self.tls = tls
+        self.connectTimeout = connectTimeout
         isStream = sink is StreamSink
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
@@ -276,129 +283,237 @@ final class CurlTransfer: @unchecked Sendable {
     var errorMessage: String { String(cString: errorBuffer) }
 }
 
-/// The multi handle and its thread's state.
+/// The process's multi handle, and the thread that waits on its sockets.
 ///
-/// `@unchecked Sendable`: `multi`, `active`, the handle pool and the header lists are touched only by
-/// the loop thread (`run()` and the functions it calls); the command queue is a Mutex, and
-/// `curl_multi_wakeup` is thread-safe.
+/// A transfer is started and cancelled on the caller's thread, under `lock`: the request goes out
+/// during `start` (`curl_multi_socket_action`), with no hand-off to another thread. The loop's
+/// thread sleeps in `epoll_wait` on the sockets curl asks to watch (the socket callback registers
+/// them), on a timerfd for curl's timer and on an eventfd for wake-ups; when something is ready it
+/// takes the lock, lets curl read, and completes the transfers that ended. Completions (continuation
+/// resumes) run after the lock is released.
 ///
-/// Per request the loop avoids what it can: easy handles are recycled (`curl_easy_reset`, not
-/// `curl_easy_init`), header lists are built once per distinct header set, and a submitter wakes
-/// the loop only when it is asleep in `curl_multi_poll`.
-final class CurlLoop: @unchecked Sendable {
-    enum Command {
-        case add(CurlTransfer)
-        case resume(CurlTransfer)
-        case cancel(CurlTransfer)
-        case shutdown
-    }
-
-    private struct Queue {
-        var commands: [Command] = []
-        /// The loop is (about to be) blocked in `curl_multi_poll` and needs a wake-up for new commands.
-        var sleeping = false
-    }
+/// The loop is also a `TaskExecutor`: a task that prefers it runs on the loop's thread between
+/// rounds of I/O, so its requests and their answers need no thread hop at all. Such tasks must not
+/// block or compute for long: every transfer of the process waits while they run.
+///
+/// `@unchecked Sendable`: `multi` and everything below `lock` are touched only while holding
+/// `lock` (curl's callbacks run inside curl calls made under it); the job queue is its own Mutex;
+/// the file descriptors are fixed at init.
+final class CurlLoop: @unchecked Sendable, TaskExecutor {
+    static let shared: CurlLoop = {
+        curlGlobalInit
+        let loop = CurlLoop()
+        let thread = Thread { loop.run() }
+        thread.name = "canal-curl"
+        thread.start()
+        return loop
+    }()
 
     private let multi: UnsafeMutableRawPointer
-    private let queue = Mutex(Queue())
+    private let epoll: Int32
+    private let wakeFD: Int32
+    private let timerFD: Int32
+    private let lock = Mutex(())
+
+    // Guarded by `lock`.
     private var active: [UInt: CurlTransfer] = [:]
     private var idleHandles: [UnsafeMutableRawPointer] = []
     private var headerLists: [[String]: UnsafeMutablePointer<curl_slist>] = [:]
-    private let tls: CurlTLS
-    private let connectTimeout: Duration
+    /// The epoll events registered per socket. A socket curl stops watching (an idle connection back
+    /// in the cache) stays registered, to save two `epoll_ctl` per request; an event on it removes it.
+    private var registered: [Int32: UInt32] = [:]
+    /// The events curl currently wants per socket.
+    private var watched: [Int32: UInt32] = [:]
+    /// curl's timer: when it wants `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)` (monotonic ns).
+    private var timerDeadline: Int64?
+    /// When the timerfd fires; it may fire early (curl then sets its timer again), never late.
+    private var armedDeadline: Int64?
+    private var finished: [(any CurlSink, Result<Int, any Error>)] = []
+
+    private struct Jobs {
+        var jobs: [UnownedJob] = []
+        /// The loop is (about to be) asleep in `epoll_wait` and needs the eventfd to see new jobs.
+        var sleeping = false
+    }
+    private let jobs = Mutex(Jobs())
+
     private static let idleHandleLimit = 64
     private static let connectionCacheLimit = 256
     private static let headerListLimit = 16
+    private static let eventsPerWait = 64
 
-    init(tls: CurlTLS, connectTimeout: Duration) {
-        self.tls = tls
-        self.connectTimeout = connectTimeout
+    private init() {
         multi = curl_multi_init()
+        epoll = canal_epoll_create()
+        wakeFD = canal_eventfd()
+        timerFD = canal_timerfd()
+        _ = canal_epoll_set(epoll, wakeFD, 0, canal_epoll_in())
+        _ = canal_epoll_set(epoll, timerFD, 0, canal_epoll_in())
         // Keep idle connections for reuse. By default the cache holds 4 connections per easy handle
         // *currently added*; handles leave the multi when their transfer ends, so the limit shrank
         // between bursts and connections were closed and made again (2% of requests at 16 callers).
         canal_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, Self.connectionCacheLimit)
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        canal_curl_multi_setopt_socket_function(multi, curlSocketCallback)
+        canal_curl_multi_setopt_ptr(multi, CURLMOPT_SOCKETDATA, me)
+        canal_curl_multi_setopt_timer_function(multi, curlTimerCallback)
+        canal_curl_multi_setopt_ptr(multi, CURLMOPT_TIMERDATA, me)
     }
 
-    func submit(_ command: Command) {
-        let wake = queue.withLock { queue in
-            queue.commands.append(command)
+    // MARK: Called from any thread
+
+    /// Starts `transfer` (its request is sent before this returns, when a connection is at hand).
+    func start(_ transfer: CurlTransfer) {
+        withMulti {
+            if transfer.cancelled || transfer.done {
+                finish(transfer, .failure(CancellationError()))
+            } else {
+                add(transfer)
+                socketAction(canal_curl_socket_timeout(), 0)
+            }
+        }
+    }
+
+    /// Ends `transfer` with `CancellationError` unless it has ended already.
+    func cancel(_ transfer: CurlTransfer) {
+        withMulti {
+            transfer.cancelled = true
+            finish(transfer, .failure(CancellationError()))
+        }
+    }
+
+    /// Resumes a paused stream (its reader made room).
+    func resume(_ transfer: CurlTransfer) {
+        withMulti {
+            if let easy = transfer.easy, !transfer.done { curl_easy_pause(easy, canal_curl_pause_cont()) }
+        }
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let wake = jobs.withLock { queue in
+            queue.jobs.append(job)
             defer { queue.sleeping = false }
             return queue.sleeping
         }
-        if wake { curl_multi_wakeup(multi) }
+        if wake { canal_eventfd_signal(wakeFD) }
     }
 
-    func run() {
+    /// Runs `body` under the lock, then lets curl act on an expired timer, completes the transfers
+    /// that ended (after releasing the lock) and arms the timerfd for curl's next deadline.
+    private func withMulti(_ body: () -> Void) {
+        let ended: [(any CurlSink, Result<Int, any Error>)] = lock.withLock { _ in
+            body()
+            settle()
+            defer { finished = [] }
+            return finished
+        }
+        for (sink, result) in ended { sink.complete(result) }
+    }
+
+    // MARK: The loop's thread
+
+    private func run() {
+        let executor = asUnownedTaskExecutor()
+        var fds = [Int32](repeating: 0, count: Self.eventsPerWait)
+        var flags = [Int32](repeating: 0, count: Self.eventsPerWait)
+        var ran: [UnownedJob] = []
+        while true {
+            jobs.withLock { queue in
+                swap(&ran, &queue.jobs)
+                queue.sleeping = ran.isEmpty
+            }
+            for job in ran { job.runSynchronously(on: executor) }
+            // After running jobs, only look (their requests are out; answers may already be in).
+            let count = Int(canal_epoll_wait(epoll, &fds, &flags, Int32(Self.eventsPerWait), ran.isEmpty ? -1 : 0))
+            ran.removeAll(keepingCapacity: true)
+            jobs.withLock { $0.sleeping = false }
+            guard count > 0 else { continue }
+            withMulti {
+                for index in 0..<count {
+                    let fd = fds[index]
+                    if fd == wakeFD {
+                        canal_fd_drain(wakeFD)
+                    } else if fd == timerFD {
+                        canal_fd_drain(timerFD)
+                        armedDeadline = nil
+                        socketAction(canal_curl_socket_timeout(), 0)
+                    } else if watched[fd] == nil {
+                        // An idle connection (closed by the server, or data nobody asked for): stop
+                        // watching it; curl notices when it next takes the connection from its cache.
+                        _ = canal_epoll_set(epoll, fd, 1, 0)
+                        registered[fd] = nil
+                    } else {
+                        socketAction(fd, flags[index])
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Under the lock
+
+    private func socketAction(_ fd: Int32, _ flags: Int32) {
         var running: Int32 = 0
-        var commands: [Command] = []
-        var spinDeadline = ContinuousClock.now
-        loop: while true {
-            queue.withLock { queue in swap(&commands, &queue.commands) }
-            for command in commands {
-                switch command {
-                case .add(let transfer): add(transfer)
-                case .resume(let transfer):
-                    if let easy = transfer.easy, !transfer.done { curl_easy_pause(easy, canal_curl_pause_cont()) }
-                case .cancel(let transfer):
-                    transfer.cancelled = true
-                    finish(transfer, .failure(CancellationError()))
-                case .shutdown: break loop
-                }
-            }
-            commands.removeAll(keepingCapacity: true)
-            curl_multi_perform(multi, &running)
-            var queued: Int32 = 0
-            while let message = curl_multi_info_read(multi, &queued) {
-                guard canal_curl_msg_is_done(message) != 0, let easy = message.pointee.easy_handle,
-                    let transfer = active[UInt(bitPattern: easy)]
-                else { continue }
-                let code = canal_curl_msg_result(message)
-                completed += 1
-                if code == CURLE_OK {
-                    var status = 0
-                    canal_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-                    finish(transfer, .success(status))
-                } else {
-                    finish(transfer, .failure(CurlError(code: code, message: transfer.errorMessage)))
-                }
-            }
-            if completed > 0 {
-                completed = 0
-                spinDeadline = ContinuousClock.now + Self.spin
-            }
-            if spinForCommand(until: spinDeadline) { continue }
-            let idle = queue.withLock { queue in
-                queue.sleeping = queue.commands.isEmpty
-                return queue.sleeping
-            }
-            if idle { curl_multi_poll(multi, nil, 0, 1000, nil) }
-            queue.withLock { $0.sleeping = false }
-        }
-        for transfer in Array(active.values) { finish(transfer, .failure(CancellationError())) }
-        for command in queue.withLock({ queue in defer { queue.commands = [] }; return queue.commands }) {
-            if case .add(let transfer) = command { finish(transfer, .failure(CancellationError())) }
-        }
-        for easy in idleHandles { curl_easy_cleanup(easy) }
-        idleHandles = []
-        curl_multi_cleanup(multi)
-        for list in headerLists.values { curl_slist_free_all(list) }
-        headerLists = [:]
+        curl_multi_socket_action(multi, fd, flags, &running)
     }
 
-    /// How long the loop keeps checking for a new command after it completed a transfer before it
-    /// blocks in `curl_multi_poll`. A caller that just got its answer usually sends its next request
-    /// within microseconds; catching it here saves the wake-up through `curl_multi_wakeup`, which
-    /// on a busy machine can cost more than the request itself. Yields the CPU while it waits.
-    private static let spin = Duration.microseconds(50)
-    private var completed = 0
-
-    private func spinForCommand(until deadline: ContinuousClock.Instant) -> Bool {
-        while ContinuousClock.now < deadline {
-            if queue.withLock({ !$0.commands.isEmpty }) { return true }
-            sched_yield()
+    /// Acts on curl's timer when it has expired (curl asks for 0 right after a handle is added),
+    /// collects the ended transfers and arms the timerfd.
+    private func settle() {
+        var rounds = 0
+        while let deadline = timerDeadline, deadline <= canal_monotonic_nanos(), rounds < 8 {
+            timerDeadline = nil
+            socketAction(canal_curl_socket_timeout(), 0)
+            rounds += 1
         }
-        return false
+        var queued: Int32 = 0
+        while let message = curl_multi_info_read(multi, &queued) {
+            guard canal_curl_msg_is_done(message) != 0, let easy = message.pointee.easy_handle,
+                let transfer = active[UInt(bitPattern: easy)]
+            else { continue }
+            let code = canal_curl_msg_result(message)
+            if code == CURLE_OK {
+                var status = 0
+                canal_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+                finish(transfer, .success(status))
+            } else {
+                finish(transfer, .failure(CurlError(code: code, message: transfer.errorMessage)))
+            }
+        }
+        if let deadline = timerDeadline, armedDeadline.map({ $0 > deadline }) ?? true {
+            canal_timerfd_arm(timerFD, deadline)
+            armedDeadline = deadline
+        }
+    }
+
+    /// curl's socket callback: watch `fd` for `what` (CURL_POLL_*).
+    fileprivate func watch(_ fd: Int32, _ what: Int32) {
+        var events: UInt32 = 0
+        if what == CURL_POLL_IN || what == CURL_POLL_INOUT { events |= canal_epoll_in() }
+        if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { events |= canal_epoll_out() }
+        if what == CURL_POLL_REMOVE {
+            watched[fd] = nil
+            return
+        }
+        watched[fd] = events
+        let current = registered[fd]
+        if current != events {
+            _ = canal_epoll_set(epoll, fd, current == nil ? 0 : 1, events)
+            registered[fd] = events
+        }
+    }
+
+    /// curl's timer callback: `-1` stops the timer, otherwise it should fire in `milliseconds`.
+    fileprivate func setTimer(_ milliseconds: Int) {
+        timerDeadline = milliseconds < 0 ? nil : canal_monotonic_nanos() + Int64(milliseconds) * 1_000_000
+    }
+
+    /// curl's close-socket callback: forget the socket before its descriptor can be reused.
+    fileprivate func closing(_ fd: Int32) {
+        if registered.removeValue(forKey: fd) != nil { _ = canal_epoll_set(epoll, fd, 1, 0) }
+        watched[fd] = nil
+        close(fd)
     }
 
     private func headerList(_ headers: [String]) -> UnsafeMutablePointer<curl_slist>? {
@@ -416,10 +531,6 @@ final class CurlLoop: @unchecked Sendable {
     }
 
     private func add(_ transfer: CurlTransfer) {
-        guard !transfer.cancelled, !transfer.done else {
-            finish(transfer, .failure(CancellationError()))
-            return
-        }
         guard let easy = idleHandles.popLast() ?? curl_easy_init() else {
             finish(transfer, .failure(CurlError(code: CURLE_OUT_OF_MEMORY, message: "curl_easy_init failed")))
             return
@@ -437,15 +548,18 @@ final class CurlLoop: @unchecked Sendable {
         canal_curl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         canal_curl_easy_setopt_long(easy, CURLOPT_TCP_KEEPIDLE, 10)
         canal_curl_easy_setopt_long(easy, CURLOPT_TCP_KEEPINTVL, 5)
-        canal_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(connectTimeout))
+        canal_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(transfer.connectTimeout))
         if let timeout = request.timeout {
             canal_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Self.milliseconds(timeout))
         }
+        let tls = transfer.tls
         if let ca = tls.caFile { _ = ca.withCString { canal_curl_easy_setopt_ptr(easy, CURLOPT_CAINFO, $0) } }
         if let cert = tls.certFile { _ = cert.withCString { canal_curl_easy_setopt_ptr(easy, CURLOPT_SSLCERT, $0) } }
         if let key = tls.keyFile { _ = key.withCString { canal_curl_easy_setopt_ptr(easy, CURLOPT_SSLKEY, $0) } }
         canal_curl_easy_setopt_write_function(easy, curlWriteCallback)
         canal_curl_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, Unmanaged.passUnretained(transfer).toOpaque())
+        canal_curl_easy_setopt_closesocket_function(easy, curlCloseSocketCallback)
+        canal_curl_easy_setopt_ptr(easy, CURLOPT_CLOSESOCKETDATA, Unmanaged.passUnretained(self).toOpaque())
         active[UInt(bitPattern: easy)] = transfer
         curl_multi_add_handle(multi, easy)
     }
@@ -465,13 +579,31 @@ final class CurlLoop: @unchecked Sendable {
                 curl_easy_cleanup(easy)
             }
         }
-        transfer.sink.complete(result)
+        finished.append((transfer.sink, result))
     }
 
     private static func milliseconds(_ duration: Duration) -> Int {
         let (seconds, attoseconds) = duration.components
         return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
     }
+}
+
+private let curlSocketCallback: curl_socket_callback = { _, fd, what, loop, _ in
+    guard let loop else { return 0 }
+    Unmanaged<CurlLoop>.fromOpaque(loop).takeUnretainedValue().watch(fd, what)
+    return 0
+}
+
+private let curlTimerCallback: curl_multi_timer_callback = { _, milliseconds, loop in
+    guard let loop else { return 0 }
+    Unmanaged<CurlLoop>.fromOpaque(loop).takeUnretainedValue().setTimer(milliseconds)
+    return 0
+}
+
+private let curlCloseSocketCallback: curl_closesocket_callback = { loop, fd in
+    guard let loop else { return close(fd) }
+    Unmanaged<CurlLoop>.fromOpaque(loop).takeUnretainedValue().closing(fd)
+    return 0
 }
 
 /// The write callback: hands each chunk to the transfer's sink, pausing the transfer when it declines.
