@@ -278,7 +278,7 @@ extension IPAMClient {
     /// Releases one affinity of `host` to `block` (the block deleted when empty, else left without
     /// an affinity), compare-and-swap on both, re-reading and retrying on conflict. Returns whether
     /// it was released (false: `requireEmpty` and the block is in use).
-    private func releaseAffinity(_ affinityKV: KeyValue, host: String, block cidr: CIDR, requireEmpty: Bool) async throws -> Bool {
+    func releaseAffinity(_ affinityKV: KeyValue, host: String, block cidr: CIDR, requireEmpty: Bool) async throws -> Bool {
         var budget = RetryBudget(limit: options.maxAttempts)
         var affinity: KeyValue? = affinityKV
         var blockKV = try await store.get(IPAMKeys.block(cidr).bytes)

@@ -44,11 +44,15 @@ public struct IPAMCheckReport: Sendable {
     /// Records pointing at nothing: handle counts above the block's allocations, affinities whose
     /// block is missing or another host's, allocations referring to missing attributes.
     public var orphaned: [String]
+    /// Allocations in blocks that lie outside every IPPool (any state), as a pool deletion leaves
+    /// the addresses still assigned in its blocks: one entry per address, with its block, the
+    /// block's affinity and the allocation's handle.
+    public var outsidePools: [String]
     /// Allocated addresses seen.
     public var allocatedCount: Int
 
     /// Whether nothing is wrong.
-    public var isClean: Bool { duplicates.isEmpty && leaked.isEmpty && orphaned.isEmpty }
+    public var isClean: Bool { duplicates.isEmpty && leaked.isEmpty && orphaned.isEmpty && outsidePools.isEmpty }
 }
 
 extension IPAMClient {
@@ -72,11 +76,12 @@ extension IPAMClient {
         }
     }
 
-    /// Checks the IPAM data for duplicate, leaked and orphaned allocations (`canalctl ipam check`).
-    /// Reads every block, handle and affinity (4 lists).
+    /// Checks the IPAM data for duplicate, leaked and orphaned allocations, and allocations outside
+    /// every IPPool (`canalctl ipam check`). Reads every pool, block, handle and affinity (5 lists).
     public func check() async throws(IPAMError) -> IPAMCheckReport {
         try await ipam {
-            var report = IPAMCheckReport(duplicates: [], leaked: [], orphaned: [], allocatedCount: 0)
+            var report = IPAMCheckReport(duplicates: [], leaked: [], orphaned: [], outsidePools: [], allocatedCount: 0)
+            let (pools, _) = try await loadPoolsAndReservations()
             var blocks: [CIDR: AllocationBlock] = [:]
             for family in [IPAddress.Family.v4, .v6] {
                 for (cidr, kv) in try await listBlocks(family) { blocks[cidr] = try self.block(kv) }
@@ -98,6 +103,11 @@ extension IPAMClient {
                     if free.contains(o) { report.duplicates.append("\(ip) in block \(cidr) is both allocated and free") }
                     if let other = owners[ip] { report.duplicates.append("\(ip) is allocated in blocks \(other) and \(cidr)") }
                     owners[ip] = cidr
+                    if Self.pool(containing: ip, in: pools) == nil {
+                        let handle = index < block.attributes.count ? block.attributes[index].sanitizedHandleID : nil
+                        report.outsidePools.append(
+                            "\(ip) in block \(cidr) (affinity \(block.affinity ?? "none"), handle \(handle ?? "none")) is not in any IP pool")
+                    }
                     guard index < block.attributes.count else {
                         report.orphaned.append("\(ip) in block \(cidr) refers to a missing attribute entry")
                         continue

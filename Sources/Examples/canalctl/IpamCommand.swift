@@ -199,7 +199,7 @@ struct IpamCommand: AsyncParsableCommand {
     }
 
     struct Check: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Report duplicate, leaked and orphaned allocations; exit 1 if any.")
+        static let configuration = CommandConfiguration(abstract: "Report duplicate, leaked and orphaned allocations, and allocations outside every IP pool; exit 1 if any.")
         @OptionGroup var datastore: DatastoreOptions
 
         func run() async throws { try await runReporting(Runner(), datastore: datastore) }
@@ -212,6 +212,8 @@ struct IpamCommand: AsyncParsableCommand {
                     print("Found \(items.count) \(title) allocations.")
                     for item in items { print("  \(item)") }
                 }
+                print("Found \(report.outsidePools.count) allocations outside every IP pool.")
+                for item in report.outsidePools { print("  \(item)") }
                 if !report.isClean { throw ExitCode(1) }
             }
         }

@@ -87,6 +87,11 @@ struct FileCommandRunner: DatastoreCommand {
                     // As Calico: disable, release the block affinities inside the pool, delete.
                     _ = try await IPAMClient(store: client.store).deletePool(
                         named: resource.metadata.name ?? "", resourceVersion: resource.metadata.resourceVersion)
+                case .delete where resource.kind == .node:
+                    // As Calico: release its endpoints' and tunnel addresses, remove its IPAM host
+                    // (affinities, empty blocks, record), delete what belongs to it, then the node.
+                    _ = try await IPAMClient(store: client.store).deleteNode(
+                        named: resource.metadata.name ?? "", resourceVersion: resource.metadata.resourceVersion)
                 case .delete:
                     _ = try await client.delete(
                         resource.kind, name: resource.metadata.name ?? "", namespace: resource.metadata.namespace,
