@@ -169,17 +169,15 @@ struct HostRemovalTests {
         #expect(try await IPAMClient.sequential(base).check().isClean)
     }
 
-    @Test("a block claimed for the host while it is removed is released too; a changed record is re-read")
-    func claimDuringRemoval() async throws {
+    @Test("a block claimed for the host while it is removed is released too", arguments: [false, true])
+    func claimDuringRemoval(withRecord: Bool) async throws {
         let base = memoryStore()
         try await addPool(base, name: "p", cidr: "10.0.0.0/24", blockSize: 26)
-        try await put(base, IPAMKeys.host("n1"), "{}")
+        if withRecord { try await put(base, IPAMKeys.host("n1"), "{}") }
         let store = InterposingStore(base)
-        // No affinity yet: the first transaction is the record's delete. Before it, a claim for n1
-        // lands and the record is rewritten.
+        // No affinity yet: the first transaction is the record's delete. Before it, a claim for n1 lands.
         store.beforeNextTransaction {
             _ = try await IPAMClient.sequential(base).autoAssign(AutoAssignRequest(host: "n1", ipv4: 1, handle: "racer"))
-            try await put(base, IPAMKeys.host("n1"), "{}")
         }
         let released = try await IPAMClient.sequential(store).removeHost("n1")
         #expect(released.map(\.description) == ["10.0.0.0/26"])
@@ -188,6 +186,17 @@ struct HostRemovalTests {
         #expect(racer.count == 1)
         #expect(try await IPAMClient.sequential(base).allocation(of: racer[0])?.blockAffinity == nil)
         #expect(try await IPAMClient.sequential(base).check().isClean)
+    }
+
+    @Test("a record rewritten between read and delete is re-read, then deleted")
+    func recordConflict() async throws {
+        let base = memoryStore()
+        try await put(base, IPAMKeys.host("n1"), "{}")
+        let store = InterposingStore(base)
+        store.beforeNextTransaction { try await put(base, IPAMKeys.host("n1"), #"{"rewritten":true}"#) }
+        #expect(try await IPAMClient(store: store).removeHost("n1").isEmpty)
+        #expect(store.transactionCount == 2)
+        #expect(try await base.get(key(IPAMKeys.host("n1"))) == nil)
     }
 
     @Test("host names are checked")
