@@ -95,6 +95,7 @@ import Synchronization
 /// | ``releaseIPs(_:)`` | 3 + 1 list when an address is in no pool: pools, blocks (one read txn), handles (one read txn), one write txn for every block and handle |
 /// | ``releaseByHandle(_:)`` | 3: handle, its blocks (one read txn), one write txn |
 /// | ``ipsByHandle(_:)`` | 2 |
+/// | ``removeHost(_:)`` | 2 + 2 per affinity: one list (record and affinities), per affinity its block and one write, then the record's write |
 ///
 /// N addresses from one block are always one block write.
 public struct IPAMClient<Store: KeyValueStore>: Sendable {
