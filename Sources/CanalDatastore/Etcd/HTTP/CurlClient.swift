@@ -286,7 +286,9 @@ final class CurlTransfer: @unchecked Sendable {
 /// The process's multi handle, and the thread that waits on its sockets.
 ///
 /// A transfer is started and cancelled on the caller's thread, under `lock`: the request goes out
-/// during `start` (`curl_multi_socket_action`), with no hand-off to another thread. The loop's
+/// during `start` (`curl_multi_socket_action`), with no hand-off to another thread. A caller that
+/// finds the lock taken does not wait: it leaves its command, and the holder runs it right after
+/// releasing the lock. The loop's
 /// thread sleeps in `epoll_wait` on the sockets curl asks to watch (the socket callback registers
 /// them), on a timerfd for curl's timer and on an eventfd for wake-ups; when something is ready it
 /// takes the lock, lets curl read, and completes the transfers that ended. Completions (continuation
@@ -328,7 +330,10 @@ final class CurlLoop: @unchecked Sendable, TaskExecutor {
     private var timerDeadline: Int64?
     /// When the timerfd fires; it may fire early (curl then sets its timer again), never late.
     private var armedDeadline: Int64?
-    private var finished: [(any CurlSink, Result<Int, any Error>)] = []
+    private typealias Ended = (any CurlSink, Result<Int, any Error>)
+    private var finished: [Ended] = []
+    /// Commands of callers that found the lock taken (its own Mutex: never held with `lock` waited for).
+    private let pending = Mutex<[Command]>([])
 
     private struct Jobs {
         var jobs: [UnownedJob] = []
@@ -363,30 +368,73 @@ final class CurlLoop: @unchecked Sendable, TaskExecutor {
     // MARK: Called from any thread
 
     /// Starts `transfer` (its request is sent before this returns, when a connection is at hand).
-    func start(_ transfer: CurlTransfer) {
-        withMulti {
+    func start(_ transfer: CurlTransfer) { submit(.start(transfer)) }
+
+    /// Ends `transfer` with `CancellationError` unless it has ended already.
+    func cancel(_ transfer: CurlTransfer) { submit(.cancel(transfer)) }
+
+    /// Resumes a paused stream (its reader made room).
+    func resume(_ transfer: CurlTransfer) { submit(.resume(transfer)) }
+
+    /// What a caller asks of the multi handle.
+    private enum Command {
+        case start(CurlTransfer)
+        case cancel(CurlTransfer)
+        case resume(CurlTransfer)
+    }
+
+    /// Runs `command` now if the lock is free; otherwise leaves it for the lock's holder, who runs
+    /// it right after releasing the lock (a caller never waits for the loop's round of reading).
+    private func submit(_ command: Command) {
+        let ran = lock.withLockIfAvailable { _ -> [Ended] in
+            execute(command)
+            return settle()
+        }
+        if let ran {
+            complete(ran)
+        } else {
+            pending.withLock { $0.append(command) }
+        }
+        drainPending()
+    }
+
+    /// Runs the commands left by callers that found the lock taken. Every holder calls it after
+    /// releasing the lock, and so does a caller after leaving a command: when taking the lock
+    /// fails here, its holder has not released it yet and will find the command itself.
+    private func drainPending() {
+        while pending.withLock({ !$0.isEmpty }) {
+            guard
+                let ran = lock.withLockIfAvailable({ _ -> [Ended] in
+                    for command in pending.withLock({ queue in defer { queue = [] }; return queue }) {
+                        execute(command)
+                    }
+                    return settle()
+                })
+            else { return }
+            complete(ran)
+        }
+    }
+
+    /// Under the lock.
+    private func execute(_ command: Command) {
+        switch command {
+        case .start(let transfer):
             if transfer.cancelled || transfer.done {
                 finish(transfer, .failure(CancellationError()))
             } else {
                 add(transfer)
                 socketAction(canal_curl_socket_timeout(), 0)
             }
-        }
-    }
-
-    /// Ends `transfer` with `CancellationError` unless it has ended already.
-    func cancel(_ transfer: CurlTransfer) {
-        withMulti {
+        case .cancel(let transfer):
             transfer.cancelled = true
             finish(transfer, .failure(CancellationError()))
+        case .resume(let transfer):
+            if let easy = transfer.easy, !transfer.done { curl_easy_pause(easy, canal_curl_pause_cont()) }
         }
     }
 
-    /// Resumes a paused stream (its reader made room).
-    func resume(_ transfer: CurlTransfer) {
-        withMulti {
-            if let easy = transfer.easy, !transfer.done { curl_easy_pause(easy, canal_curl_pause_cont()) }
-        }
+    private func complete(_ ended: [Ended]) {
+        for (sink, result) in ended { sink.complete(result) }
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
@@ -399,16 +447,15 @@ final class CurlLoop: @unchecked Sendable, TaskExecutor {
         if wake { canal_eventfd_signal(wakeFD) }
     }
 
-    /// Runs `body` under the lock, then lets curl act on an expired timer, completes the transfers
-    /// that ended (after releasing the lock) and arms the timerfd for curl's next deadline.
+    /// Runs `body` under the lock (waiting for it), then lets curl act on an expired timer, completes
+    /// the transfers that ended (after releasing the lock) and runs commands left meanwhile.
     private func withMulti(_ body: () -> Void) {
-        let ended: [(any CurlSink, Result<Int, any Error>)] = lock.withLock { _ in
+        let ended = lock.withLock { _ -> [Ended] in
             body()
-            settle()
-            defer { finished = [] }
-            return finished
+            return settle()
         }
-        for (sink, result) in ended { sink.complete(result) }
+        complete(ended)
+        drainPending()
     }
 
     // MARK: The loop's thread
@@ -459,8 +506,8 @@ final class CurlLoop: @unchecked Sendable, TaskExecutor {
     }
 
     /// Acts on curl's timer when it has expired (curl asks for 0 right after a handle is added),
-    /// collects the ended transfers and arms the timerfd.
-    private func settle() {
+    /// arms the timerfd, and returns the ended transfers (to complete once the lock is released).
+    private func settle() -> [Ended] {
         var rounds = 0
         while let deadline = timerDeadline, deadline <= canal_monotonic_nanos(), rounds < 8 {
             timerDeadline = nil
@@ -485,6 +532,8 @@ final class CurlLoop: @unchecked Sendable, TaskExecutor {
             canal_timerfd_arm(timerFD, deadline)
             armedDeadline = deadline
         }
+        defer { finished = [] }
+        return finished
     }
 
     /// curl's socket callback: watch `fd` for `what` (CURL_POLL_*).
