@@ -103,8 +103,8 @@ struct CanalctlIpamEtcdTests {
 
 @Suite("canalctl ipam and flannel on the embedded datastore", .serialized)
 struct CanalctlIpamEmbeddedTests {
-    @Test("quick start: apply the example cluster, assign to node1, show, release, check")
-    func quickStart() throws {
+    /// Runs `body` with a canalctl runner on a fresh embedded datastore holding the example cluster.
+    private func withExampleCluster(_ body: (_ run: ([String]) throws -> ToolRunner.Output) throws -> Void) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("canalctl-ipam-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -112,63 +112,65 @@ struct CanalctlIpamEmbeddedTests {
         func run(_ args: [String]) throws -> ToolRunner.Output { try ToolRunner.run("canalctl", args, environment: env) }
         let manifest = ToolRunner.repoRoot.appendingPathComponent("Examples/manifests/cluster.yaml").path
         #expect(try run(["apply", "-f", manifest]).status == 0)
-        let assigned = try run(["ipam", "assign", "--node", "node1", "--ipv4", "2", "--ipv6", "1", "--handle", "web-1", "-o", "json"])
-        #expect(assigned.status == 0, "\(assigned.stderr)")
-        let json = try JSONValue(parsing: assigned.stdout)
-        guard case .array(let v4)? = json["ipv4"], case .array(let v6)? = json["ipv6"] else { Issue.record("bad JSON"); return }
-        #expect(v4.count == 2 && v6.count == 1)
-        let first = try #require(v4.first?.stringValue)
-        #expect(try CIDR("198.18.0.0/16")!.contains(#require(IPAddress(first))))
-        let shown = try run(["ipam", "show", "--ip", first])
-        #expect(shown.stdout.contains("handle: web-1") && shown.stdout.contains("node: node1"), "\(shown.stdout)")
-        let blocks = try run(["ipam", "show", "--show-blocks"])
-        #expect(blocks.stdout.contains("(node1)"), "\(blocks.stdout)")
-        #expect(try run(["ipam", "check"]).status == 0)
-        #expect(try run(["ipam", "release", "--ip", first]).status == 0)
-        #expect(try run(["ipam", "release", "--ip", first]).status == 1)
-        #expect(try run(["ipam", "release", "--handle", "web-1"]).status == 0)
-        #expect(try run(["ipam", "configure", "--strictaffinity=true"]).status == 0)
-        #expect(try run(["ipam", "show", "--show-configuration"]).stdout.contains("StrictAffinity: true"))
-        #expect(try run(["flannel", "config", "set", "--network", "10.5.0.0/16"]).status == 0)
-        #expect(try run(["flannel", "config", "get"]).stdout.contains("\"SubnetMin\":\"10.5.1.0\""))
-        #expect(try run(["flannel", "config", "set", "--network", "10.5.0.0/30"]).status == 1)
+        try body(run)
+    }
+
+    @Test("quick start: apply the example cluster, assign to node1, show, release, check")
+    func quickStart() throws {
+        try withExampleCluster { run in
+            let assigned = try run(["ipam", "assign", "--node", "node1", "--ipv4", "2", "--ipv6", "1", "--handle", "web-1", "-o", "json"])
+            #expect(assigned.status == 0, "\(assigned.stderr)")
+            let json = try JSONValue(parsing: assigned.stdout)
+            guard case .array(let v4)? = json["ipv4"], case .array(let v6)? = json["ipv6"] else { Issue.record("bad JSON"); return }
+            #expect(v4.count == 2 && v6.count == 1)
+            let first = try #require(v4.first?.stringValue)
+            #expect(try CIDR("198.18.0.0/16")!.contains(#require(IPAddress(first))))
+            let shown = try run(["ipam", "show", "--ip", first])
+            #expect(shown.stdout.contains("handle: web-1") && shown.stdout.contains("node: node1"), "\(shown.stdout)")
+            let blocks = try run(["ipam", "show", "--show-blocks"])
+            #expect(blocks.stdout.contains("(node1)"), "\(blocks.stdout)")
+            #expect(try run(["ipam", "check"]).status == 0)
+            #expect(try run(["ipam", "release", "--ip", first]).status == 0)
+            #expect(try run(["ipam", "release", "--ip", first]).status == 1)
+            #expect(try run(["ipam", "release", "--handle", "web-1"]).status == 0)
+            #expect(try run(["ipam", "configure", "--strictaffinity=true"]).status == 0)
+            #expect(try run(["ipam", "show", "--show-configuration"]).stdout.contains("StrictAffinity: true"))
+            #expect(try run(["flannel", "config", "set", "--network", "10.5.0.0/16"]).status == 0)
+            #expect(try run(["flannel", "config", "get"]).stdout.contains("\"SubnetMin\":\"10.5.1.0\""))
+            #expect(try run(["flannel", "config", "set", "--network", "10.5.0.0/30"]).status == 1)
+        }
     }
 
     @Test("delete node cleans its IPAM as calicoctl does; ipam check reports allocations left outside every pool")
     func deleteNodeAndPool() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("canalctl-ipam-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let env = ["DATASTORE_TYPE": "", "ETCD_ENDPOINTS": "", "CANAL_STATE_FILE": directory.appendingPathComponent("state.json").path]
-        func run(_ args: [String]) throws -> ToolRunner.Output { try ToolRunner.run("canalctl", args, environment: env) }
-        let manifest = ToolRunner.repoRoot.appendingPathComponent("Examples/manifests/cluster.yaml").path
-        #expect(try run(["apply", "-f", manifest]).status == 0)
-        // node1 holds its IPv4 and IPv6 blocks; one address stays under a handle no endpoint names.
-        #expect(try run(["ipam", "assign", "--node", "node1", "--ipv4", "1", "--ipv6", "1", "--handle", "left"]).status == 0)
-        #expect(try run(["ipam", "assign", "--node", "node2", "--ipv4", "1", "--handle", "n2"]).status == 0)
-        #expect(try run(["ipam", "release", "--handle", "left"]).status == 0)
-        let kept = try run(["ipam", "assign", "--node", "node1", "--ipv4", "1", "--handle", "stray"])
-        let stray = kept.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(try run(["ipam", "show", "--show-blocks"]).stdout.contains("(node1)"))
+        try withExampleCluster { run in
+            // node1 holds its IPv4 and IPv6 blocks; one address stays under a handle no endpoint names.
+            #expect(try run(["ipam", "assign", "--node", "node1", "--ipv4", "1", "--ipv6", "1", "--handle", "left"]).status == 0)
+            #expect(try run(["ipam", "assign", "--node", "node2", "--ipv4", "1", "--handle", "n2"]).status == 0)
+            #expect(try run(["ipam", "release", "--handle", "left"]).status == 0)
+            let kept = try run(["ipam", "assign", "--node", "node1", "--ipv4", "1", "--handle", "stray"])
+            let stray = kept.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(try run(["ipam", "show", "--show-blocks"]).stdout.contains("(node1)"))
 
-        let deleted = try run(["delete", "node", "node1"])
-        #expect(deleted.status == 0, "\(deleted.stderr)")
-        let blocks = try run(["ipam", "show", "--show-blocks"]).stdout
-        #expect(!blocks.contains("(node1)") && blocks.contains("(node2)"), "\(blocks)")
-        #expect(try run(["get", "workloadendpoint", "node1-k8s-frontend--7d9f-eth0", "-n", "shop"]).status == 1)
-        #expect(try run(["get", "hostendpoint", "node1-eth0"]).status == 1)
-        #expect(try run(["get", "workloadendpoint", "node2-k8s-backend--5c2e-eth0", "-n", "shop"]).status == 0)
-        let shown = try run(["ipam", "show", "--ip", stray]).stdout
-        #expect(shown.contains("handle: stray"), "\(shown)")
-        let clean = try run(["ipam", "check"])
-        #expect(clean.status == 0, "\(clean.stdout)")
-        #expect(clean.stdout.contains("Found 0 allocations outside every IP pool."), "\(clean.stdout)")
+            let deleted = try run(["delete", "node", "node1"])
+            #expect(deleted.status == 0, "\(deleted.stderr)")
+            let blocks = try run(["ipam", "show", "--show-blocks"]).stdout
+            #expect(!blocks.contains("(node1)") && blocks.contains("(node2)"), "\(blocks)")
+            #expect(try run(["get", "workloadendpoint", "node1-k8s-frontend--7d9f-eth0", "-n", "shop"]).status == 1)
+            #expect(try run(["get", "hostendpoint", "node1-eth0"]).status == 1)
+            #expect(try run(["get", "workloadendpoint", "node2-k8s-backend--5c2e-eth0", "-n", "shop"]).status == 0)
+            let shown = try run(["ipam", "show", "--ip", stray]).stdout
+            #expect(shown.contains("handle: stray"), "\(shown)")
+            let clean = try run(["ipam", "check"])
+            #expect(clean.status == 0, "\(clean.stdout)")
+            #expect(clean.stdout.contains("Found 0 allocations outside every IP pool."), "\(clean.stdout)")
 
-        // Deleting the pool leaves the two IPv4 addresses in its blocks: the check reports them.
-        #expect(try run(["delete", "ippool", "default-ipv4-ippool"]).status == 0)
-        let check = try run(["ipam", "check"])
-        #expect(check.status == 1)
-        #expect(check.stdout.contains("Found 2 allocations outside every IP pool."), "\(check.stdout)")
-        #expect(check.stdout.contains("  \(stray) in block "), "\(check.stdout)")
+            // Deleting the pool leaves the two IPv4 addresses in its blocks: the check reports them.
+            #expect(try run(["delete", "ippool", "default-ipv4-ippool"]).status == 0)
+            let check = try run(["ipam", "check"])
+            #expect(check.status == 1)
+            #expect(check.stdout.contains("Found 2 allocations outside every IP pool."), "\(check.stdout)")
+            #expect(check.stdout.contains("  \(stray) in block "), "\(check.stdout)")
+        }
     }
 }
