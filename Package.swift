@@ -108,7 +108,7 @@ let package = Package(
         // Running host commands, entering namespaces, logging and the etcd flags, shared by the tools (not a product).
         .target(
             name: "CanalToolSupport",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CanalDatastore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Examples/ToolSupport",
             swiftSettings: swiftSettings
         ),

@@ -16,7 +16,7 @@ struct CanalConfd: AsyncParsableCommand {
         commandName: "canal-confd",
         abstract: "Render BIRD 2 configuration from the datastore and keep BIRD reconfigured.",
         discussion: """
-            The datastore is calicoctl's environment (DATASTORE_TYPE=etcdv3, ETCD_ENDPOINTS, ETCD_*) or --etcd-endpoints; \
+            The datastore is calicoctl's environment (DATASTORE_TYPE=etcdv3, ETCD_ENDPOINTS, ETCD_*) or the --etcd-* flags; \
             watching needs etcd, --once also works on the embedded datastore (CANAL_STATE_FILE). Stops on SIGTERM or SIGINT.
             """)
 
@@ -47,8 +47,7 @@ struct CanalConfd: AsyncParsableCommand {
     @Option(name: .customLong("password"), help: "A BGP password: SECRET/KEY=VALUE (repeatable).")
     var passwords: [String] = []
 
-    @Option(name: .customLong("etcd-endpoints"), help: "Comma-separated etcd URLs (overrides ETCD_ENDPOINTS; selects etcdv3).")
-    var etcdEndpoints: String?
+    @OptionGroup(title: "etcd") var etcdFlags: EtcdFlags
 
     @Option(name: .customLong("state-file"), help: "The embedded datastore's file, with --once (overrides CANAL_STATE_FILE).")
     var stateFile: String?
@@ -65,23 +64,20 @@ struct CanalConfd: AsyncParsableCommand {
         guard let router = BGPRouterID(calicoRouterID: routerSource) else {
             throw ValidationError("router id \"\(routerSource)\" is neither an IPv4 address nor 'hash'")
         }
-        var environment = ProcessInfo.processInfo.environment
-        if let etcdEndpoints {
-            environment["ETCD_ENDPOINTS"] = etcdEndpoints
-            if (environment["DATASTORE_TYPE"] ?? "").isEmpty { environment["DATASTORE_TYPE"] = "etcdv3" }
-        }
-        if let stateFile { environment["CANAL_STATE_FILE"] = stateFile }
-        let datastore: DatastoreConfiguration
+        let datastore: DatastoreConfiguration, environment: [String: String]
         do {
-            datastore = try DatastoreConfiguration(environment: environment)
+            (datastore, environment) = try etcdFlags.datastore(overriding: [("CANAL_STATE_FILE", stateFile)])
         } catch {
-            throw fail("invalid datastore configuration: \(error)")
+            throw fail(error.message)
         }
         let writer = BIRDWriter(configFile: configFile, bird: bird, birdc: birdc, socket: socket, check: !noCheck)
         let confd = Confd(node: node, passwords: secrets, routerID: router, writer: writer)
 
         guard var etcd = datastore.etcd else {
-            guard once else { throw fail("watching needs etcd: give --etcd-endpoints or DATASTORE_TYPE=etcdv3 (the embedded datastore works only with --once)") }
+            guard once else {
+                let hint = (environment["ETCD_ENDPOINTS"] ?? "").isEmpty ? "" : " (ETCD_ENDPOINTS alone does not select etcd, as for canalctl)"
+                throw fail("watching needs etcd: give --etcd-endpoints or DATASTORE_TYPE=etcdv3 with ETCD_ENDPOINTS\(hint); the embedded datastore works only with --once")
+            }
             let path = StateFile.defaultPath(environment: environment)
             try await StateFile.withStore(at: path) { store in try await confd.once(store) }
             return

@@ -17,29 +17,14 @@ struct CanalFlanneld: AsyncParsableCommand {
         discussion: """
             Keys are flannel's: the network config at <prefix>/config (e.g. {"Network":"10.5.0.0/16","Backend":{"Type":"vxlan"}}), \
             one lease per host at <prefix>/subnets/<a.b.c.d-len> attached to an etcd lease. Stops on SIGTERM or SIGINT, \
-            leaving its lease (it expires after the TTL) and its routes, and removing its --ip-masq rules.
+            leaving its lease (it expires after the TTL) and its routes, and removing its --ip-masq rules. \
+            etcd is reached as by canalctl: the --etcd-* flags over calicoctl's ETCD_* variables (DATASTORE_TYPE, if set, must be etcdv3).
             """)
 
-    @Option(name: .customLong("etcd-endpoints"), help: "Comma-separated etcd URLs.")
-    var etcdEndpoints = "http://127.0.0.1:2379"
+    @OptionGroup(title: "etcd") var etcdFlags: EtcdFlags
 
     @Option(name: .customLong("etcd-prefix"), help: "The etcd prefix of flannel's keys.")
     var etcdPrefix = "/coreos.com/network"
-
-    @Option(name: .customLong("etcd-keyfile"), help: "TLS client key for etcd.")
-    var etcdKeyFile: String?
-
-    @Option(name: .customLong("etcd-certfile"), help: "TLS client certificate for etcd.")
-    var etcdCertFile: String?
-
-    @Option(name: .customLong("etcd-cafile"), help: "TLS CA for etcd.")
-    var etcdCAFile: String?
-
-    @Option(name: .customLong("etcd-username"), help: "etcd user.")
-    var etcdUsername: String?
-
-    @Option(name: .customLong("etcd-password"), help: "etcd password.")
-    var etcdPassword: String?
 
     @Option(name: .customLong("iface"), help: "The interface (name or IPv4 address) for host-to-host traffic (default: the one holding --public-ip, else the default route's).")
     var iface: String?
@@ -70,17 +55,21 @@ struct CanalFlanneld: AsyncParsableCommand {
         guard ttl >= 2 else { throw ValidationError("--subnet-lease-ttl must be at least 2 seconds") }
         guard retryInterval > 0, resync > 0 else { throw ValidationError("intervals must be positive") }
         if let publicIP, IPAddress(publicIP)?.family != .v4 { throw ValidationError("--public-ip \(publicIP) is not an IPv4 address") }
-        for endpoint in etcdEndpoints.split(separator: ",") where !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
-            throw ValidationError("--etcd-endpoints entry \(endpoint) is not an http:// or https:// URL")
-        }
     }
 
     func run() async throws {
+        var etcd: EtcdConfiguration
+        do {
+            etcd = try etcdFlags.etcdOnly(tool: "canal-flanneld")
+        } catch {
+            Log.error(error.message)
+            throw ExitCode(1)
+        }
+        etcd.requestTimeout = .seconds(5)
+        etcd.connectTimeout = .seconds(2)
+        etcd.watchReconnectTimeout = .seconds(10)
         let settings = FlanneldSettings(
-            etcd: EtcdConfiguration(
-                endpoints: etcdEndpoints.split(separator: ",").map(String.init), username: etcdUsername, password: etcdPassword,
-                keyFile: etcdKeyFile, certFile: etcdCertFile, caCertFile: etcdCAFile, requestTimeout: .seconds(5),
-                connectTimeout: .seconds(2), watchReconnectTimeout: .seconds(10)),
+            etcd: etcd,
             prefix: etcdPrefix.hasSuffix("/") ? String(etcdPrefix.dropLast()) : etcdPrefix,
             iface: iface, publicIP: publicIP.flatMap { IPAddress($0) }, subnetFile: subnetFile,
             ttl: .seconds(ttl), renewMargin: .seconds(renewMargin * 60), retryInterval: .seconds(retryInterval),
