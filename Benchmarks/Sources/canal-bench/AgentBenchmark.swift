@@ -30,8 +30,16 @@ enum AgentBenchmark {
             return true
         }
         return try await EtcdServer.withEtcdServer { etcd in
-            try await NetnsNode.withNode(test: "bench-agent") { node in
-                try await measure(etcd: etcd, node: node)
+            // The harnesses clean up when the run returns or throws; these cover fail() and signals.
+            let stopEtcd = Cleanup.add {
+                etcd.kill()
+                try? FileManager.default.removeItem(at: etcd.dataDirectory)
+            }
+            defer { stopEtcd.dismiss() }
+            return try await NetnsNode.withNode(test: "bench-agent") { node in
+                let deleteNamespaces = Cleanup.add { Cleanup.deleteNamespaces(named: "canal-bench-agent-\(getpid())") }
+                defer { deleteNamespaces.dismiss() }
+                return try await measure(etcd: etcd, node: node)
             }
         }
     }
@@ -78,7 +86,8 @@ enum AgentBenchmark {
             onApply: { report in recorder.reports.withLock { $0.append((realtimeNanos(), report)) } })
         let agent = Agent(store: EtcdKeyValueStore(configuration: etcd.configuration()), configuration: configuration, logger: logger)
         let prober = try Prober(namespace: client.namespace, address: db.ipv4)
-        defer { prober.stop() }
+        let stopProber = Cleanup.add { prober.stop() }
+        defer { stopProber.run() }
 
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await agent.run() }

@@ -47,7 +47,8 @@ enum BGPBenchmark {
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("canal-bench-bgp-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let removeDirectory = Cleanup.add(directory: directory)
+        defer { removeDirectory.run() }
         let file = directory.appendingPathComponent("bird.conf")
         try text.write(to: file, atomically: true, encoding: .utf8)
         var parse = Double.infinity

@@ -45,7 +45,8 @@ enum CNIBenchmark {
         signal(SIGPIPE, SIG_IGN)
         let plugin = try canalCNIBinary()
         let host = try Bench()
-        defer { host.destroy() }
+        let destroy = Cleanup.add { host.destroy() }
+        defer { destroy.run() }
         try host.setUp()
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
         print("bench cni: \(containers) containers, \(rounds) rounds, load \(load), canal-cni \(plugin)")
@@ -150,8 +151,8 @@ enum CNIBenchmark {
                 var status: Int32 = 0
                 waitpid(etcd, &status, 0)
             }
-            for path in containers { _ = try? spawn(["ip", "netns", "delete", (path as NSString).lastPathComponent]) }
-            _ = try? spawn(["ip", "netns", "delete", node])
+            // The node and every container (`<node>-c<i>`), also those of a set-up cut short.
+            Cleanup.deleteNamespaces(named: node)
             try? FileManager.default.removeItem(at: directory)
         }
 

@@ -109,6 +109,7 @@ enum CanalBench {
                 exit(2)
             }
         }
+        Cleanup.installSignalHandlers()
         var failed = false
         for b in selected {
             do {

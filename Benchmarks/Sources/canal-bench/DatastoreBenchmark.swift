@@ -10,11 +10,6 @@ import Synchronization
 import Glibc
 #endif
 
-func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("canal-bench: \(message)\n".utf8))
-    exit(1)
-}
-
 func bench(_ name: String, _ value: Double, _ unit: String) { print("bench \(name) \(String(format: "%.1f", value)) \(unit)") }
 func ratio(_ name: String, _ value: Double) { print("ratio \(name) \(String(format: "%.3f", value))") }
 
@@ -35,8 +30,10 @@ func runProgram(_ path: String, _ arguments: [String], environment: [String: Str
     let out = Pipe()
     process.standardOutput = out
     try process.run()
+    let running = Cleanup.add(process: process)
     let data = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    running.run()
     guard process.terminationStatus == 0 else { fail("\(path) \(arguments) exited with \(process.terminationStatus)") }
     return String(decoding: data, as: UTF8.self)
 }
@@ -54,10 +51,12 @@ func freePort() -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
-/// A throwaway etcd on free loopback ports.
-func startEtcd() async throws -> (Process, String, URL) {
+/// A throwaway etcd on free loopback ports, with its data folder. Both are registered with
+/// ``Cleanup``: running the handle stops etcd and removes the folder (`fail()` and signals run it too).
+func startEtcd() async throws -> (handle: Cleanup.Handle, endpoint: String) {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("canal-bench-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let removeDirectory = Cleanup.add(directory: directory)
     let client = "http://127.0.0.1:\(freePort())", peer = "http://127.0.0.1:\(freePort())"
     let process = Process()
     process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.environment["ETCD_BINARY"] ?? "/usr/bin/etcd")
@@ -68,10 +67,21 @@ func startEtcd() async throws -> (Process, String, URL) {
     ]
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
-    try process.run()
+    do {
+        try process.run()
+    } catch {
+        removeDirectory.run()
+        throw error
+    }
+    let stop = Cleanup.add(process: process)
+    // One handle for both, stopping etcd before removing its data.
+    let handle = Cleanup.add {
+        stop.run()
+        removeDirectory.run()
+    }
     let store = EtcdKeyValueStore(configuration: EtcdConfiguration(endpoints: [client], requestTimeout: .seconds(1)))
     for _ in 0..<100 {
-        if (try? await store.list(prefix: Array("/probe".utf8))) != nil { return (process, client, directory) }
+        if (try? await store.list(prefix: Array("/probe".utf8))) != nil { return (handle, client) }
         try await Task.sleep(for: .milliseconds(100))
     }
     fail("etcd did not start")
@@ -129,7 +139,8 @@ func watchLatency(_ store: EtcdKeyValueStore, endpoint: String, count: Int) asyn
     let pipe = Pipe()
     etcdctl.standardOutput = pipe
     try etcdctl.run()
-    defer { etcdctl.terminate() }
+    let stopEtcdctl = Cleanup.add(process: etcdctl)
+    defer { stopEtcdctl.run() }
     let etcdctlLatencies = Mutex<[Double]>([])
     let reader = Thread {
         var pending = Data()
@@ -181,15 +192,12 @@ enum DatastoreBenchmark {
         guard let source = Bundle.module.path(forResource: "raw_etcd", ofType: "c") else { fail("raw_etcd.c missing") }
         let binary = FileManager.default.temporaryDirectory.appendingPathComponent("canal-raw-etcd-\(getpid())").path
         let flags = try runProgram("/usr/bin/pkg-config", ["--cflags", "--libs", "libcurl"]).split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+        let removeBinary = Cleanup.add { unlink(binary) }
+        defer { removeBinary.run() }
         _ = try runProgram("/usr/bin/cc", ["-O2", "-o", binary, source] + flags + ["-lpthread"])
-        defer { unlink(binary) }
 
-        let (etcd, endpoint, directory) = try await startEtcd()
-        defer {
-            etcd.terminate()
-            etcd.waitUntilExit()
-            try? FileManager.default.removeItem(at: directory)
-        }
+        let (etcd, endpoint) = try await startEtcd()
+        defer { etcd.run() }
         let store = EtcdKeyValueStore(configuration: EtcdConfiguration(endpoints: [endpoint]))
         // CANAL_BENCH_CASES=put.c1,range.c16 limits the run to those cases (and skips the watch).
         let only = ProcessInfo.processInfo.environment["CANAL_BENCH_CASES"].map { Set($0.split(separator: ",").map(String.init)) }

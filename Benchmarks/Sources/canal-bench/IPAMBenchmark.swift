@@ -246,12 +246,8 @@ enum IPAMBenchmark {
     static var meanFullBlocksAhead: Int { Int((Double((0..<1000).map { $0 / 64 }.reduce(0, +)) / 1000).rounded()) }
 
     static func run(seconds: Double) async throws -> Bool {
-        let (etcd, endpoint, directory) = try await startEtcd()
-        defer {
-            etcd.terminate()
-            etcd.waitUntilExit()
-            try? FileManager.default.removeItem(at: directory)
-        }
+        let (etcd, endpoint) = try await startEtcd()
+        defer { etcd.run() }
         let raw = EtcdKeyValueStore(configuration: EtcdConfiguration(endpoints: [endpoint]))
         let store = CountingKV(raw)
         try await pool(raw, cidr: "10.0.0.0/8")

@@ -14,12 +14,8 @@ enum LeasesBenchmark {
     static let hosts = 250
 
     static func run() async throws -> Bool {
-        let (etcd, endpoint, directory) = try await startEtcd()
-        defer {
-            etcd.terminate()
-            etcd.waitUntilExit()
-            try? FileManager.default.removeItem(at: directory)
-        }
+        let (etcd, endpoint) = try await startEtcd()
+        defer { etcd.run() }
         let store = CountingKV(EtcdKeyValueStore(configuration: EtcdConfiguration(endpoints: [endpoint])))
         let manager = FlannelSubnetManager(store: store, prefix: "/bench/network")
         try await manager.setConfig(FlannelNetworkConfig(

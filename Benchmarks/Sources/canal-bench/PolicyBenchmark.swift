@@ -155,8 +155,9 @@ enum PolicyBenchmark {
             return updateText.contains("9999") && incrementalOK
         }
         let ns = "canal-bench-policy-\(getpid())"
+        let deleteNamespace = Cleanup.add { Cleanup.deleteNamespaces(named: ns) }
+        defer { deleteNamespace.run() }
         try sh(["ip", "netns", "add", ns])
-        defer { try? sh(["ip", "netns", "delete", ns]) }
         let exec = ["ip", "netns", "exec", ns]
         let ipsetApply = try seconds { try sh(exec + ["ipset", "restore"], input: ipsetText) }
         let apply = try seconds { try sh(exec + ["iptables-restore"], input: iptablesText) }
