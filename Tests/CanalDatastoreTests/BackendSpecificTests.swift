@@ -75,6 +75,33 @@ struct EtcdBackendTests {
         }
     }
 
+    @Test("a server that accepts but never answers: the request times out (curl's timer), also on the store's executor")
+    func requestTimeout() async {
+        // A listening socket nobody accepts on: the kernel completes the TCP handshake, then silence.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && listen(fd, 16) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        #expect(bound)
+        let store = EtcdKeyValueStore(
+            configuration: EtcdConfiguration(
+                endpoints: ["http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))"], requestTimeout: .milliseconds(300)))
+        for onStoreExecutor in [false, true] {
+            await withTaskExecutorPreference(onStoreExecutor ? store.taskExecutor : nil) {
+                let error = await expectDatastoreError(.timeout) { _ = try await store.get(bytes("/silent")) }
+                #expect(error?.cause is CurlError, "\(String(describing: error))")
+            }
+        }
+    }
+
     @Test("tasks on the store's executor and on the global pool share connections and see each other's writes")
     func mixedExecutors() async throws {
         try await EtcdServer.withEtcdServer { server in
