@@ -68,7 +68,7 @@ final class CurlClient: Sendable {
 
 private let curlGlobalInit: Void = { _ = curl_global_init(canal_curl_global_all()) }()
 
-/// Receives a transfer's body on the loop thread and its completion.
+/// Receives a transfer's body (under the loop's lock, on whichever thread let curl read) and its completion.
 protocol CurlSink: Sendable {
     /// Takes a chunk; returns false to pause the transfer (curl then delivers the chunk again on resume).
     func receive(_ bytes: UnsafeRawBufferPointer) -> Bool
