@@ -3,7 +3,8 @@ public import CanalModel
 /// flannel's network configuration, the JSON at `<prefix>/config` (flannel `pkg/subnet/config.go`).
 ///
 /// Keys are read case-insensitively, as Go's decoder does. ``validated()`` applies flannel's
-/// defaults and rules (`CheckNetworkConfig`). IPv4 only: IPv6 keys are kept as read but not used.
+/// defaults and rules (`CheckNetworkConfig`). Leases are IPv4 only: `IPv6Network` is read (canal-flanneld
+/// writes its IPv6 forward rules from it) but no IPv6 subnets are leased.
 public struct FlannelNetworkConfig: Sendable, Hashable {
     /// `Network`, the cluster's IPv4 network.
     public var network: CIDR?
@@ -19,11 +20,16 @@ public struct FlannelNetworkConfig: Sendable, Hashable {
     public var enableIPv4: Bool
     /// `EnableIPv6` (default false; Canal does not lease IPv6 subnets).
     public var enableIPv6: Bool
+    /// `IPv6Network`, the cluster's IPv6 network (used when ``enableIPv6``).
+    public var ipv6Network: CIDR?
+    /// `EnableNFTables` (default false): flanneld writes its rules with nftables instead of iptables.
+    public var enableNFTables: Bool
 
     /// Creates a configuration.
     public init(
         network: CIDR?, subnetLength: Int = 0, subnetMin: IPAddress? = nil, subnetMax: IPAddress? = nil,
-        backend: JSONValue? = nil, enableIPv4: Bool = true, enableIPv6: Bool = false
+        backend: JSONValue? = nil, enableIPv4: Bool = true, enableIPv6: Bool = false, ipv6Network: CIDR? = nil,
+        enableNFTables: Bool = false
     ) {
         self.network = network
         self.subnetLength = subnetLength
@@ -32,6 +38,8 @@ public struct FlannelNetworkConfig: Sendable, Hashable {
         self.backend = backend
         self.enableIPv4 = enableIPv4
         self.enableIPv6 = enableIPv6
+        self.ipv6Network = ipv6Network
+        self.enableNFTables = enableNFTables
     }
 
     /// The backend type: `Backend.Type`, or `udp` when no backend is given (flannel's code).
@@ -61,6 +69,13 @@ public struct FlannelNetworkConfig: Sendable, Hashable {
             }
             network = cidr
         }
+        var ipv6Network: CIDR?
+        if let value = field("IPv6Network"), !value.isNull {
+            guard let text = value.stringValue, let cidr = CIDR(text), cidr.family == .v6 else {
+                throw IPAMError(.invalidArgument, "IPv6Network is not an IPv6 CIDR")
+            }
+            ipv6Network = cidr
+        }
         var length = 0
         if let value = field("SubnetLen"), !value.isNull {
             guard let n = value.intValue else { throw IPAMError(.invalidArgument, "SubnetLen is not a number") }
@@ -69,7 +84,8 @@ public struct FlannelNetworkConfig: Sendable, Hashable {
         self.init(
             network: network, subnetLength: length, subnetMin: try ip("SubnetMin"), subnetMax: try ip("SubnetMax"),
             backend: field("Backend"), enableIPv4: field("EnableIPv4")?.boolValue ?? true,
-            enableIPv6: field("EnableIPv6")?.boolValue ?? false)
+            enableIPv6: field("EnableIPv6")?.boolValue ?? false, ipv6Network: ipv6Network,
+            enableNFTables: field("EnableNFTables")?.boolValue ?? false)
     }
 
     /// The JSON as an operator writes it: only what is set, in flannel's field names.
@@ -77,7 +93,9 @@ public struct FlannelNetworkConfig: Sendable, Hashable {
         var object = JSONObject()
         if !enableIPv4 { object["EnableIPv4"] = .bool(false) }
         if enableIPv6 { object["EnableIPv6"] = .bool(true) }
+        if enableNFTables { object["EnableNFTables"] = .bool(true) }
         if let network { object["Network"] = .string(network.description) }
+        if let ipv6Network { object["IPv6Network"] = .string(ipv6Network.description) }
         if subnetLength != 0 { object["SubnetLen"] = .number(String(subnetLength)) }
         if let subnetMin { object["SubnetMin"] = .string(subnetMin.description) }
         if let subnetMax { object["SubnetMax"] = .string(subnetMax.description) }
@@ -90,12 +108,19 @@ public struct FlannelNetworkConfig: Sendable, Hashable {
     ///   error; an explicit value must be at most 30 and at least prefix + 2.
     /// - `SubnetMin`: the second subnet (the first is never used); `SubnetMax`: the last subnet; both
     ///   inside the network and aligned to `SubnetLen`.
+    /// - `IPv6Network`: required when `EnableIPv6` (no IPv6 subnet rules: Canal leases no IPv6 subnets).
     public func validated() throws(IPAMError) -> FlannelNetworkConfig {
         guard enableIPv4 else { throw IPAMError(.invalidArgument, "Canal's flannel leases need EnableIPv4") }
         guard let network, network.family == .v4 else { throw IPAMError(.invalidArgument, "please define a correct Network parameter in the flannel config") }
         let net = network.network
         var out = self
         out.network = net
+        if enableIPv6 {
+            guard let v6 = ipv6Network, v6.family == .v6 else {
+                throw IPAMError(.invalidArgument, "please define a correct IPv6Network parameter in the flannel config")
+            }
+            out.ipv6Network = v6.network
+        }
         let p = net.prefixLength
         if subnetLength == 0 {
             if p < 23 {

@@ -4,6 +4,7 @@ import CanalDatastore
 import CanalModel
 import Dispatch
 import Foundation
+import Synchronization
 
 /// `canal-flanneld`: flanneld's job with Canal's flannel leases. Reads the network config at
 /// `<etcd-prefix>/config`, leases a subnet for the host (renewing it before it expires), writes
@@ -17,7 +18,7 @@ struct CanalFlanneld: AsyncParsableCommand {
         discussion: """
             Keys are flannel's: the network config at <prefix>/config (e.g. {"Network":"10.5.0.0/16","Backend":{"Type":"vxlan"}}), \
             one lease per host at <prefix>/subnets/<a.b.c.d-len> attached to an etcd lease. Stops on SIGTERM or SIGINT, \
-            leaving its lease (it expires after the TTL) and its routes, and removing its --ip-masq rules. \
+            leaving its lease (it expires after the TTL) and its routes, and removing its --ip-masq and forward rules. \
             etcd is reached as by canalctl: the --etcd-* flags over calicoctl's ETCD_* variables (DATASTORE_TYPE, if set, must be etcdv3).
             """)
 
@@ -50,6 +51,13 @@ struct CanalFlanneld: AsyncParsableCommand {
     @Flag(name: .customLong("ip-masq"), help: "Masquerade traffic from the flannel network leaving it (nat chain FLANNEL-POSTRTG, removed on exit) and record FLANNEL_IPMASQ=true in subnet.env.")
     var ipMasquerade = false
 
+    @Option(
+        name: .customLong("iptables-forward-rules"),
+        help: ArgumentHelp(
+            "Accept forwarded traffic from and to the flannel network (filter chain FLANNEL-FWD from FORWARD, also for IPv6Network with ip6tables; removed on exit), for hosts whose FORWARD policy is DROP.",
+            valueName: "true|false"))
+    var forwardRules = true
+
     func validate() throws {
         guard (1...1439).contains(renewMargin) else { throw ValidationError("--subnet-lease-renew-margin must be 1 to 1439 minutes") }
         guard ttl >= 2 else { throw ValidationError("--subnet-lease-ttl must be at least 2 seconds") }
@@ -73,7 +81,7 @@ struct CanalFlanneld: AsyncParsableCommand {
             prefix: etcdPrefix.hasSuffix("/") ? String(etcdPrefix.dropLast()) : etcdPrefix,
             iface: iface, publicIP: publicIP.flatMap { IPAddress($0) }, subnetFile: subnetFile,
             ttl: .seconds(ttl), renewMargin: .seconds(renewMargin * 60), retryInterval: .seconds(retryInterval),
-            resyncInterval: .seconds(resync), ipMasquerade: ipMasquerade)
+            resyncInterval: .seconds(resync), ipMasquerade: ipMasquerade, forwardRules: forwardRules)
         let task = Task { try await Flanneld(settings: settings).run() }
         let signals = [SIGTERM, SIGINT].map { (number: Int32) -> any DispatchSourceSignal in
             signal(number, SIG_IGN)
@@ -81,9 +89,9 @@ struct CanalFlanneld: AsyncParsableCommand {
             source.setEventHandler {
                 task.cancel()
                 // Requests to an unreachable etcd may take a while to give up: exit after a grace period.
-                DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) { [ipMasquerade] in
-                    // The masquerade rules go whatever the daemon was doing (removing twice is quiet).
-                    if ipMasquerade { MasqueradeRules.remove() }
+                DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) {
+                    // The iptables rules go whatever the daemon was doing (removing twice is quiet).
+                    IPTablesChains.remove(IPTablesChains.kept.withLock { $0 })
                     Log.info("stopping (signal)")
                     Foundation.exit(0)
                 }

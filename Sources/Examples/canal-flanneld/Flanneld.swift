@@ -3,6 +3,7 @@ import CanalDatastore
 import CanalIPAM
 import CanalModel
 import Foundation
+import Synchronization
 
 /// Everything canal-flanneld was told.
 struct FlanneldSettings: Sendable {
@@ -16,6 +17,7 @@ struct FlanneldSettings: Sendable {
     var retryInterval: Duration
     var resyncInterval: Duration
     var ipMasquerade: Bool
+    var forwardRules: Bool
 }
 
 /// An error that ends canal-flanneld with status 1 and one clear line.
@@ -127,16 +129,26 @@ struct Flanneld: Sendable {
         }
         Log.info("wrote \(settings.subnetFile): FLANNEL_SUBNET=\(lease.subnet.network.firstAddress.advanced(by: 1)!)/\(lease.subnet.prefixLength)")
 
-        var masquerade: MasqueradeRules?
-        if settings.ipMasquerade {
-            let rules = MasqueradeRules(network: network, subnet: lease.subnet, randomFully: await MasqueradeRules.iptablesHasRandomFully())
+        let ipv6Network = config.enableIPv6 ? config.ipv6Network : nil
+        if settings.ipMasquerade, let ipv6Network {
+            Log.warning("ip-masq: \(ipv6Network) is not masqueraded (Canal leases no IPv6 subnet; IPv4 only)")
+        }
+        let chains = IPTablesChains(chains: IPTablesChains.wanted(
+            network: network, subnet: lease.subnet, ipv6Network: ipv6Network, masquerade: settings.ipMasquerade,
+            forward: settings.forwardRules, randomFully: settings.ipMasquerade ? await IPTablesChains.iptablesHasRandomFully() : false))
+        IPTablesChains.kept.withLock { $0 = chains.chains }
+        if !chains.chains.isEmpty {
             do {
-                _ = try await rules.ensure()
-                Log.info("ip-masq: traffic from \(network) leaving it is masqueraded (nat \(MasqueradeRules.chain))")
+                _ = try await chains.ensure()
             } catch {
-                Log.error("ip-masq: cannot install the masquerade rules: \(error); retrying at the next resync")
+                Log.error("cannot install the iptables rules: \(error); retrying at the next resync")
             }
-            masquerade = rules
+            for chain in chains.chains {
+                let what = chain.chain == FlannelIPTablesChain.masqueradeChain
+                    ? "ip-masq: traffic from \(network) leaving it is masqueraded"
+                    : "forward rules: traffic from and to \(chain.network) is accepted"
+                Log.info("\(what) (\(chain.command) \(chain.table) \(chain.chain))")
+            }
         }
         let dataplane: any Dataplane = vxlanDevice.map { VXLANDataplane(device: $0, network: network, ownSubnet: lease.subnet) }
             ?? HostGatewayDataplane(interface: s.interface, network: network, ownSubnet: lease.subnet)
@@ -147,15 +159,17 @@ struct Flanneld: Sendable {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await renewForever(manager, lease: lease, attributes: leaseAttributes, config: config) }
                 group.addTask { try await followLeases(store: store, keeper: keeper) }
-                group.addTask { [masquerade] in
+                group.addTask {
                     while true {
                         try await Task.sleep(for: settings.resyncInterval)
                         await keeper.reconcile()
-                        guard let masquerade else { continue }
+                        if chains.chains.isEmpty { continue }
                         do {
-                            if try await masquerade.ensure() { Log.info("ip-masq: rewrote \(MasqueradeRules.chain) (it differed)") }
+                            for chain in try await chains.ensure() {
+                                Log.info("rewrote \(chain.command) \(chain.table) \(chain.chain) (it differed)")
+                            }
                         } catch {
-                            Log.error("ip-masq: cannot install the masquerade rules: \(error); retrying at the next resync")
+                            Log.error("cannot install the iptables rules: \(error); retrying at the next resync")
                         }
                     }
                 }
@@ -164,12 +178,12 @@ struct Flanneld: Sendable {
             }
         } catch is CancellationError {
         } catch {
-            if masquerade != nil { MasqueradeRules.remove() }
+            IPTablesChains.remove(chains.chains)
             throw error
         }
-        if masquerade != nil {
-            MasqueradeRules.remove()
-            Log.info("ip-masq: removed the masquerade rules")
+        if !chains.chains.isEmpty {
+            IPTablesChains.remove(chains.chains)
+            Log.info("removed the iptables rules (\(chains.chains.map { "\($0.command) \($0.chain)" }.joined(separator: ", ")))")
         }
         Log.info("stopping; the lease \(lease.subnet) is kept until it expires, routes are left in place")
     }
