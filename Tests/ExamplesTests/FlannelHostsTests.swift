@@ -250,6 +250,117 @@ struct FlannelHostsTests {
         }
     }
 
+    /// The `-A` lines of `chain` in `table` on `host` (`iptables -S` or `ip6tables -S`; empty when the chain is absent).
+    static func listing(_ fabric: NetnsFabric, _ host: NetnsFabric.Host, _ command: String, _ table: String, _ chain: String) -> [String] {
+        guard let (status, output) = try? fabric.run(on: host, [command, "-w", "-t", table, "-S", chain]), status == 0 else { return [] }
+        return output.split(separator: "\n").map(String.init).filter { $0.hasPrefix("-A ") }
+    }
+
+    @Test(
+        "FLANNEL-FWD: with FORWARD policy DROP pods on different hosts reach each other only with the forward rules (v4; v6 rules from IPv6Network)",
+        .timeLimit(.minutes(2)))
+    func forwardRules() async throws {
+        try await NetnsFabric.withFabric(test: "fl-fwd", hosts: 2) { fabric, hosts in
+            try await EtcdServer.withEtcdServer(listeningAlsoOn: [fabric.rootAddress]) { etcd in
+                try await Hosts.withTemporaryDirectory("fl-fwd") { directory in
+                    let manager = FlannelSubnetManager(store: EtcdKeyValueStore(configuration: etcd.configuration()))
+                    try await manager.setConfig(FlannelNetworkConfig(
+                        network: CIDR("198.18.0.0/16")!, subnetLength: 24, backend: .object(JSONObject([("Type", .string("host-gw"))])),
+                        enableIPv6: true, ipv6Network: CIDR("fd00:198:18::/48")!))
+                    // Docker's setting: nothing is forwarded unless a rule accepts it.
+                    for host in hosts {
+                        try fabric.exec(on: host, ["iptables", "-w", "-P", "FORWARD", "DROP"])
+                        try fabric.exec(on: host, ["ip6tables", "-w", "-P", "FORWARD", "DROP"])
+                    }
+                    func start(_ extra: [String], _ round: String) async throws -> [SpawnedProcess] {
+                        var daemons: [SpawnedProcess] = []
+                        for host in hosts {
+                            let env = directory.appendingPathComponent("\(host.name)/subnet.env").path
+                            try? FileManager.default.removeItem(atPath: env)
+                            daemons.append(try fabric.spawn(in: host, [
+                                Hosts.tool("canal-flanneld"), "--etcd-endpoints", etcd.endpoint(on: fabric.rootAddress),
+                                "--iface", host.interface, "--subnet-file", env,
+                                "--subnet-lease-ttl", "30", "--retry-interval", "0.5", "--route-resync", "1",
+                            ] + extra, log: directory.appendingPathComponent("\(host.name)-\(round).log")))
+                            let written = await NetnsFabric.eventually(15) { FileManager.default.fileExists(atPath: env) }
+                            try #require(written, "no subnet.env for \(host.name): \(daemons.last?.output ?? "")")
+                        }
+                        return daemons
+                    }
+                    let comment = #"-m comment --comment "flanneld forward""#
+                    let v4Rules = ["-A FLANNEL-FWD -s 198.18.0.0/16 \(comment) -j ACCEPT", "-A FLANNEL-FWD -d 198.18.0.0/16 \(comment) -j ACCEPT"]
+                    let v6Rules = ["-A FLANNEL-FWD -s fd00:198:18::/48 \(comment) -j ACCEPT", "-A FLANNEL-FWD -d fd00:198:18::/48 \(comment) -j ACCEPT"]
+                    let jump = "-A FORWARD \(comment) -j FLANNEL-FWD"
+
+                    // The default: forward rules on, for IPv4 and (from IPv6Network) IPv6.
+                    var daemons = try await start([], "on")
+                    for (host, daemon) in zip(hosts, daemons) {
+                        let installed = await NetnsFabric.eventually(10) {
+                            Self.listing(fabric, host, "iptables", "filter", "FLANNEL-FWD") == v4Rules
+                                && Self.listing(fabric, host, "ip6tables", "filter", "FLANNEL-FWD") == v6Rules
+                        }
+                        #expect(installed, "\(host.name): \(daemon.output)")
+                        #expect(Self.listing(fabric, host, "iptables", "filter", "FORWARD").filter { $0 == jump }.count == 1)
+                        let saved = try fabric.exec(on: host, ["ip6tables-save", "-t", "filter"])
+                        #expect(saved.contains(":FORWARD DROP") && saved.contains(jump) && v6Rules.allSatisfy(saved.contains), "\(saved)")
+                        // No masquerading without --ip-masq.
+                        #expect(Self.listing(fabric, host, "iptables", "nat", "FLANNEL-POSTRTG").isEmpty)
+                    }
+                    let subnets = try hosts.map { host in
+                        try FlannelSubnetEnvironment(parsing: try String(
+                            contentsOfFile: directory.appendingPathComponent("\(host.name)/subnet.env").path, encoding: .utf8)).subnet
+                    }
+                    let workloads = try zip(hosts, subnets).map { host, subnet in
+                        try fabric.addWorkload(on: host, name: "w", ipv4: subnet.address.advanced(by: 2)!.description)
+                    }
+                    for (i, host) in hosts.enumerated() {
+                        let routed = await NetnsFabric.eventually(10) { Hosts.route(fabric, host, to: subnets[1 - i].description) != nil }
+                        #expect(routed, "\(Hosts.routes(fabric, host))")
+                    }
+                    #expect(fabric.ping(from: workloads[0], workloads[1].ipv4, seconds: 2), "\(daemons[0].output)")
+                    #expect(fabric.ping(from: workloads[1], workloads[0].ipv4, seconds: 2), "\(daemons[1].output)")
+
+                    // A rule deleted behind its back (v4 and v6) is restored at the next resync.
+                    try fabric.exec(on: hosts[0], ["iptables", "-w", "-t", "filter", "-D", "FLANNEL-FWD", "2"])
+                    try fabric.exec(on: hosts[0], ["ip6tables", "-w", "-t", "filter", "-D", "FORWARD"] + ["-m", "comment", "--comment", "flanneld forward", "-j", "FLANNEL-FWD"])
+                    let restored = await NetnsFabric.eventually(10) {
+                        Self.listing(fabric, hosts[0], "iptables", "filter", "FLANNEL-FWD") == v4Rules
+                            && Self.listing(fabric, hosts[0], "ip6tables", "filter", "FORWARD").contains(jump)
+                    }
+                    #expect(restored, "\(daemons[0].output)")
+
+                    // On exit the chains and jumps are gone (v4 and v6); the routes stay, the traffic is dropped.
+                    for (host, daemon) in zip(hosts, daemons) {
+                        daemon.stop()
+                        #expect(daemon.exitStatus == 0, "\(daemon.output)")
+                        for command in ["iptables", "ip6tables"] {
+                            let all = try fabric.exec(on: host, [command, "-w", "-t", "filter", "-S"])
+                            #expect(!all.contains("FLANNEL-FWD"), "\(host.name) \(command): \(all)")
+                        }
+                    }
+                    #expect(Hosts.route(fabric, hosts[0], to: subnets[1].description) != nil)
+                    #expect(!fabric.ping(from: workloads[0], workloads[1].ipv4, seconds: 1))
+
+                    // --iptables-forward-rules=false: running, routed, no chain, nothing forwarded.
+                    daemons = try await start(["--iptables-forward-rules=false"], "off")
+                    let routed = await NetnsFabric.eventually(10) { Hosts.route(fabric, hosts[0], to: subnets[1].description) != nil }
+                    #expect(routed)
+                    #expect(daemons.allSatisfy { $0.isRunning })
+                    for host in hosts {
+                        #expect(Self.listing(fabric, host, "iptables", "filter", "FLANNEL-FWD").isEmpty)
+                        #expect(Self.listing(fabric, host, "ip6tables", "filter", "FLANNEL-FWD").isEmpty)
+                    }
+                    #expect(!fabric.ping(from: workloads[0], workloads[1].ipv4, seconds: 1))
+                    #expect(!fabric.ping(from: workloads[1], workloads[0].ipv4, seconds: 1))
+                    for daemon in daemons {
+                        daemon.stop()
+                        #expect(daemon.exitStatus == 0, "\(daemon.output)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("clear errors: no network config (waits), network exhausted (exits 1)", .timeLimit(.minutes(3)))
     func errors() async throws {
         try await NetnsFabric.withFabric(test: "fl-errors", hosts: 1) { fabric, hosts in

@@ -137,6 +137,9 @@ struct Flanneld: Sendable {
             network: network, subnet: lease.subnet, ipv6Network: ipv6Network, masquerade: settings.ipMasquerade,
             forward: settings.forwardRules, randomFully: settings.ipMasquerade ? await IPTablesChains.iptablesHasRandomFully() : false))
         IPTablesChains.kept.withLock { $0 = chains.chains }
+        if config.enableNFTables, !chains.chains.isEmpty {
+            Log.warning("the network config sets EnableNFTables: canal-flanneld writes its rules with iptables (no nftables mode)")
+        }
         if !chains.chains.isEmpty {
             do {
                 _ = try await chains.ensure()
