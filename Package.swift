@@ -59,7 +59,7 @@ let package = Package(
         // Shared test support: the etcd server harness, a manual clock, the network-namespace harness (Netns/).
         .target(
             name: "CanalTesting",
-            dependencies: ["CanalDatastore", "CanalModel"],
+            dependencies: ["CanalDatastore", "CanalModel", "CanalToolSupport"],
             swiftSettings: swiftSettings
         ),
         // Policy → dataplane: rule-set IR, Felix naming, iptables/ipset/nft renderers. Pure, no I/O.
@@ -152,7 +152,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CanalDatastoreTests",
-            dependencies: ["CanalDatastore", "CanalModel", "CanalTesting"],
+            dependencies: ["CanalDatastore", "CanalModel", "CanalTesting", "CanalToolSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -162,7 +162,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CanalBGPTests",
-            dependencies: ["CanalBGP", "CanalModel", "CanalManifest", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["CanalBGP", "CanalModel", "CanalManifest", "CanalToolSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Golden")],
             swiftSettings: swiftSettings
         ),
@@ -186,7 +186,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ExamplesTests",
-            dependencies: ["CanalModel", "CanalDatastore", "CanalTesting", "CanalIPAM"],
+            dependencies: ["CanalModel", "CanalDatastore", "CanalTesting", "CanalIPAM", "CanalToolSupport"],
             swiftSettings: swiftSettings
         ),
     ]

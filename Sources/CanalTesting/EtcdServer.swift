@@ -1,5 +1,7 @@
 public import CanalDatastore
+import CanalToolSupport
 public import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -69,7 +71,8 @@ public final class EtcdServer: Sendable {
     private let tls: TLS?
     private let extraArguments: [String]
     private let extraAddresses: [String]
-    private let process: LockedProcess
+    /// The running etcd, if any.
+    private let process = Mutex<SpawnedChild?>(nil)
 
     /// An etcd user for ``enableAuthentication(rootPassword:users:)``.
     public struct User: Sendable, Hashable {
@@ -100,28 +103,21 @@ public final class EtcdServer: Sendable {
     /// ``configuration()`` and, when given, `user` as `name:password` — and returns its output.
     @discardableResult
     public func etcdctl(_ arguments: [String], user: String? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.etcdctlBinary)
         var global = ["--endpoints", endpoint]
         if let ca = tls?.clientCAForServer { global += ["--cacert", ca] }
         if let cert = tls?.clientCertFile, let key = tls?.clientKeyFile { global += ["--cert", cert, "--key", key] }
         if let user { global += ["--user", user] }
-        process.arguments = global + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["ETCDCTL_API"] = "3"
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw EtcdServerError("etcdctl \(arguments.joined(separator: " ")) failed: \(String(decoding: errors, as: UTF8.self))")
+        let finished: SpawnOutput
+        do throws(SpawnFailure) {
+            finished = try Spawn.run([Self.etcdctlBinary] + global + arguments, environment: ["ETCDCTL_API": "3"], timeout: commandTimeout)
+        } catch {
+            throw EtcdServerError("cannot run \(Self.etcdctlBinary): \(error.reason)")
         }
-        return String(decoding: output, as: UTF8.self)
+        guard finished.status == 0, !finished.timedOut else {
+            throw EtcdServerError("etcdctl \(arguments.joined(separator: " ")) failed"
+                + (finished.timedOut ? " (killed: still running after \(commandTimeout))" : "") + ": \(finished.stderrText)")
+        }
+        return finished.stdoutText
     }
 
     /// Turns on etcd authentication: creates `root` (with the root role) and each user with a
@@ -163,7 +159,6 @@ public final class EtcdServer: Sendable {
         endpoint = "\(tls == nil ? "http" : "https")://127.0.0.1:\(clientPort)"
         dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("canal-etcd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
-        process = LockedProcess()
     }
 
     /// The client URL on one of the extra addresses given to ``withEtcdServer(tls:listeningAlsoOn:_:)``
@@ -182,10 +177,9 @@ public final class EtcdServer: Sendable {
 
     /// Starts etcd (again, after ``stop()`` or ``kill()``, on the same port and data) and waits until it serves requests.
     public func start() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: EtcdServer.binary!)
         let peer = "http://127.0.0.1:\(peerPort)"
         var arguments = [
+            EtcdServer.binary!,
             "--name", "canal-test", "--data-dir", dataDirectory.appendingPathComponent("data").path,
             "--listen-client-urls", ([endpoint] + extraAddresses.map { endpoint(on: $0) }).joined(separator: ","),
             "--advertise-client-urls", endpoint,
@@ -196,25 +190,27 @@ public final class EtcdServer: Sendable {
             arguments += ["--cert-file", tls.certFile, "--key-file", tls.keyFile]
             if let clientCA = tls.clientCAFile { arguments += ["--client-cert-auth", "--trusted-ca-file", clientCA] }
         }
-        process.arguments = arguments + extraArguments
-        let log = dataDirectory.appendingPathComponent("etcd.log")
-        if !FileManager.default.fileExists(atPath: log.path) {
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        // One etcd at a time: one still running (start without stop) is stopped first.
+        stop()
+        let child: SpawnedChild
+        do throws(SpawnFailure) {
+            child = try Spawn.start(arguments + extraArguments, output: .appended(to: dataDirectory.appendingPathComponent("etcd.log").path))
+        } catch {
+            throw EtcdServerError("cannot start etcd: \(error.reason)")
         }
-        let handle = try FileHandle(forWritingTo: log)
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        self.process.set(process)
+        process.withLock { $0 = child }
         try await waitUntilHealthy()
     }
 
-    /// Stops etcd gracefully (SIGTERM) and waits for it to exit.
-    public func stop() { process.take()?.terminateAndWait(signal: SIGTERM) }
+    /// Stops etcd gracefully (SIGTERM; SIGKILL if it still runs after 10 s) and waits for it to exit.
+    public func stop() { process.withLock { $0.take() }?.stop(grace: .seconds(10)) }
 
     /// Kills etcd abruptly (SIGKILL), as a crash would, and waits for it to exit.
-    public func kill() { process.take()?.terminateAndWait(signal: SIGKILL) }
+    public func kill() {
+        guard let child = process.withLock({ $0.take() }) else { return }
+        child.signal(SIGKILL)
+        child.wait()
+    }
 
     /// The server's log so far (for failure messages).
     public var log: String {
@@ -229,7 +225,7 @@ public final class EtcdServer: Sendable {
         let store = EtcdKeyValueStore(configuration: configuration)
         var lastError: (any Error)?
         while ContinuousClock.now < deadline {
-            guard process.isRunning else { throw EtcdServerError("etcd exited during startup:\n\(log.suffix(2000))") }
+            guard process.withLock({ $0?.isRunning ?? false }) else { throw EtcdServerError("etcd exited during startup:\n\(log.suffix(2000))") }
             do {
                 _ = try await store.get(Array("/health-probe".utf8))
                 return
@@ -313,25 +309,4 @@ public struct EtcdServerError: Error, CustomStringConvertible {
     /// What went wrong.
     public var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// The running `Process`, if any.
-///
-/// `@unchecked Sendable`: Foundation's `Process` is not Sendable; every access goes through the
-/// lock, and the process is only signalled and awaited after being taken out.
-private final class LockedProcess: @unchecked Sendable {
-    private let lock = NSLock()
-    private var process: Process?
-
-    func set(_ process: Process) { lock.withLock { self.process = process } }
-    func take() -> ProcessBox? { lock.withLock { defer { process = nil }; return process.map(ProcessBox.init) } }
-    var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
-}
-
-private struct ProcessBox {
-    let process: Process
-    func terminateAndWait(signal: Int32) {
-        if process.isRunning { Glibc.kill(process.processIdentifier, signal) }
-        process.waitUntilExit()
-    }
 }

@@ -1,4 +1,5 @@
 import CanalTesting
+import CanalToolSupport
 import Foundation
 import Testing
 
@@ -99,25 +100,22 @@ final class AgentHarness: Sendable {
     }
 
     /// A running agent.
-    final class AgentProcess: @unchecked Sendable {
-        // `Process` is not Sendable; the test only touches it from one task at a time.
-        let process: Process
+    final class AgentProcess: Sendable {
+        let child: SpawnedChild
         let log: URL
         let health: URL
-        init(process: Process, log: URL, health: URL) {
-            self.process = process
+        init(child: SpawnedChild, log: URL, health: URL) {
+            self.child = child
             self.log = log
             self.health = health
         }
 
         var logText: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        /// Whether the agent still runs.
+        var isRunning: Bool { child.isRunning }
 
-        /// SIGTERM, then wait for a clean exit.
-        func terminate() -> Int32 {
-            if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
+        /// SIGTERM, then wait for its exit (SIGKILL after 30 s); its exit status.
+        func terminate() -> Int32 { child.stop(grace: .seconds(30)) }
     }
 
     /// Starts `canal-agent` in the node namespace (1 s refresh so drift tests are quick).
@@ -125,32 +123,25 @@ final class AgentHarness: Sendable {
         let log = directory.appendingPathComponent("\(name)-\(UUID().uuidString).log")
         let health = directory.appendingPathComponent("\(name)-health.json")
         try? FileManager.default.removeItem(at: health)
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ip", "netns", "exec", node.namespace, ToolRunner.binDirectory.appendingPathComponent("canal-agent").path,
-                       "--node", Self.nodeName, "--health-file", health.path, "--refresh-interval", "1",
-                       "--etcd-endpoints", etcd.endpoint] + extra
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
-        return AgentProcess(process: p, log: log, health: health)
+        let arguments = ["ip", "netns", "exec", node.namespace, ToolRunner.binDirectory.appendingPathComponent("canal-agent").path,
+                         "--node", Self.nodeName, "--health-file", health.path, "--refresh-interval", "1",
+                         "--etcd-endpoints", etcd.endpoint] + extra
+        do throws(SpawnFailure) {
+            return AgentProcess(child: try Spawn.start(arguments, output: .appended(to: log.path)), log: log, health: health)
+        } catch {
+            throw AgentTestError(description: "cannot start canal-agent: \(error.reason)")
+        }
     }
 
     /// Runs `canal-agent` with `arguments` to completion in the node namespace.
     func runAgent(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ip", "netns", "exec", node.namespace, ToolRunner.binDirectory.appendingPathComponent("canal-agent").path]
-            + arguments
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let command = ["ip", "netns", "exec", node.namespace, ToolRunner.binDirectory.appendingPathComponent("canal-agent").path] + arguments
+        do throws(SpawnFailure) {
+            let finished = try Spawn.run(command, mergingErrors: true, timeout: .seconds(300))
+            return (finished.status, finished.stdoutText)
+        } catch {
+            throw AgentTestError(description: "cannot run canal-agent: \(error.reason)")
+        }
     }
 
     /// Waits until the agent's health file says it is in sync.
@@ -158,7 +149,7 @@ final class AgentHarness: Sendable {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if let text = try? String(contentsOf: agent.health, encoding: .utf8), text.contains("\"inSync\": true") { return }
-            guard agent.process.isRunning else { break }
+            guard agent.isRunning else { break }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw AgentTestError(description: "the agent did not report in sync:\n\(agent.logText.suffix(3000))")

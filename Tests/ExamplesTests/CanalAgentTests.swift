@@ -120,7 +120,7 @@ extension CanalAgentTests {
                 try await Task.sleep(for: .milliseconds(300))
             }
             #expect(rounds >= 5)
-            #expect(agent.process.isRunning)
+            #expect(agent.isRunning)
 
             // A change the agent cannot see yet: etcd is back, the agent is partitioned from it.
             h.forwarder.stop()

@@ -1,3 +1,4 @@
+import CanalToolSupport
 import Foundation
 
 /// Runs the built example tools as a user would, from the build folder next to the test bundle.
@@ -23,45 +24,30 @@ struct ToolRunner {
     static let repoRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Runs `tool` with arguments and optional standard input, and waits for it. `launcher` runs it
-    /// through another command (for example `["ip", "netns", "exec", ns]`); `removing` drops
-    /// variables from the inherited environment.
+    /// Runs `tool` with arguments and optional standard input, and waits for it (``Spawn``: its
+    /// output is read as it comes, so a chatty tool never blocks on a full pipe). `launcher` runs
+    /// it through another command (for example `["ip", "netns", "exec", ns]`); `removing` drops
+    /// variables from the inherited environment. A tool still running after `timeout` is killed
+    /// (status 137, a note at the end of `stderr`).
     static func run(
         _ tool: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
-        launcher: [String] = [], removing: [String] = []
+        launcher: [String] = [], removing: [String] = [], timeout: Duration = .seconds(300)
     ) throws -> Output {
-        let p = Process()
-        let toolURL = binDirectory.appendingPathComponent(tool)
-        if launcher.isEmpty {
-            p.executableURL = toolURL
-            p.arguments = arguments
-        } else {
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = launcher + [toolURL.path] + arguments
+        // `env -u` drops inherited variables; Spawn only lays variables over the environment.
+        let unset = removing.isEmpty ? [] : ["env"] + removing.flatMap { ["-u", $0] }
+        let command = launcher + unset + [binDirectory.appendingPathComponent(tool).path] + arguments
+        let finished: SpawnOutput
+        do throws(SpawnFailure) {
+            finished = try Spawn.run(command, input: Array((stdin ?? "").utf8), environment: environment, timeout: timeout)
+        } catch {
+            throw ToolRunnerError(description: "cannot run \(tool): \(error.reason)")
         }
-        var env = ProcessInfo.processInfo.environment
-        for k in removing { env[k] = nil }
-        for (k, v) in environment { env[k] = v }
-        p.environment = env
-        // Output goes to files, so a chatty tool can never block on a full pipe.
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("canal-tool-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let outHandle = try FileHandle(forWritingTo: outURL), errHandle = try FileHandle(forWritingTo: errURL)
-        defer { try? outHandle.close(); try? errHandle.close() }
-        let inPipe = Pipe()
-        p.standardOutput = outHandle
-        p.standardError = errHandle
-        p.standardInput = inPipe
-        try p.run()
-        if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try inPipe.fileHandleForWriting.close()
-        p.waitUntilExit()
-        let outData = try Data(contentsOf: outURL), errData = try Data(contentsOf: errURL)
-        return Output(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        return Output(status: finished.status, stdout: finished.stdoutText,
+                      stderr: finished.stderrText + (finished.timedOut ? "\n(killed: still running after \(timeout))" : ""))
     }
+}
+
+/// A tool that could not be started.
+struct ToolRunnerError: Error, CustomStringConvertible {
+    let description: String
 }

@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+import CanalToolSupport
+import Synchronization
 
 /// Makes a TCP port of this process's loopback reachable on the loopback of a network namespace:
 /// a process inside the namespace listens on `127.0.0.1:<port>` and forwards each connection to
@@ -16,7 +17,7 @@ public final class LoopbackForwarder: Sendable {
     public let namespace: String
     /// The port, the same on both sides.
     public let port: Int
-    private let process = LockedForwarderProcess()
+    private let process = Mutex<SpawnedChild?>(nil)
 
     /// A forwarder of `port` into `namespace` (not started).
     public init(namespace: String, port: Int) {
@@ -24,18 +25,13 @@ public final class LoopbackForwarder: Sendable {
         self.port = port
     }
 
-    /// Starts forwarding; returns once the namespace side listens.
+    /// Starts forwarding; returns once the namespace side listens (or throws after 30 s).
     public func start() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ip", "netns", "exec", namespace, "python3", "-u", "-c", Self.script, String(port),
-                       "/proc/\(getpid())/ns/net"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        process.set(p)
-        let line = out.fileHandleForReading.availableLine()
+        let child = try CanalTesting.start(
+            ["ip", "netns", "exec", namespace, "python3", "-u", "-c", Self.script, String(port), "/proc/\(getpid())/ns/net"],
+            output: .piped)
+        process.withLock { $0 = child }
+        let line = child.readLine(timeout: .seconds(30))
         guard line == "ready" else {
             stop()
             throw NetnsError(description: "the loopback forwarder into \(namespace) did not start (\(line ?? "no output"))")
@@ -43,7 +39,12 @@ public final class LoopbackForwarder: Sendable {
     }
 
     /// Stops forwarding, dropping the forwarded connections.
-    public func stop() { process.kill() }
+    public func stop() {
+        // `ip netns exec` execs python3, so the pid is the forwarder itself.
+        guard let child = process.withLock({ $0.take() }) else { return }
+        child.signal(SIGKILL)
+        child.wait()
+    }
 
     static let script = """
         import ctypes, os, queue, socket, sys, threading
@@ -82,36 +83,4 @@ public final class LoopbackForwarder: Sendable {
             c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             pending.put(c)
         """
-}
-
-extension FileHandle {
-    /// Reads up to the first newline (or the end), without the newline.
-    fileprivate func availableLine() -> String? {
-        var bytes: [UInt8] = []
-        while true {
-            let data = readData(ofLength: 1)
-            guard let byte = data.first else { break }
-            if byte == UInt8(ascii: "\n") { break }
-            bytes.append(byte)
-        }
-        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
-    }
-}
-
-/// `@unchecked Sendable`: `Process` is not Sendable; it is only touched under the lock.
-private final class LockedForwarderProcess: @unchecked Sendable {
-    private let lock = NSLock()
-    private var process: Process?
-
-    func set(_ process: Process) { lock.withLock { self.process = process } }
-
-    func kill() {
-        let p = lock.withLock { () -> Process? in defer { process = nil }; return process }
-        guard let p else { return }
-        if p.isRunning {
-            // `ip netns exec` execs python3, so the pid is the forwarder itself.
-            Glibc.kill(p.processIdentifier, SIGKILL)
-        }
-        p.waitUntilExit()
-    }
 }

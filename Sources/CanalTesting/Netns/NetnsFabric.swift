@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CanalToolSupport
 public import Foundation
 import Synchronization
 
@@ -37,7 +38,7 @@ public final class NetnsFabric: Sendable {
     private let rootLink: String
     private let created = Mutex<[String]>([])
     private let hostCount = Mutex(0)
-    private let processes = Mutex<[Int32]>([])
+    private let processes = Mutex<[SpawnedProcess]>([])
     private let workloadCount = Mutex(0)
 
     private init(test: String) {
@@ -145,20 +146,10 @@ public final class NetnsFabric: Sendable {
     /// Starts `arguments` in `host`'s namespace (in the root namespace when `host` is nil) with its
     /// output appended to `log`; it is stopped at teardown if still running.
     public func spawn(in host: Host?, _ arguments: [String], log: URL) throws -> SpawnedProcess {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = (host.map { ["ip", "netns", "exec", $0.namespace] } ?? []) + arguments
-        if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
-        let handle = try FileHandle(forWritingTo: log)
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try? handle.close()
-        let pid = process.processIdentifier
-        processes.withLock { $0.append(pid) }
-        return SpawnedProcess(process: process, log: log)
+        let child = try start((host.map { ["ip", "netns", "exec", $0.namespace] } ?? []) + arguments, output: .appended(to: log.path))
+        let spawned = SpawnedProcess(child: child, log: log)
+        processes.withLock { $0.append(spawned) }
+        return spawned
     }
 
     /// Polls `condition` every 100 ms until it holds or `seconds` pass; returns whether it held.
@@ -177,7 +168,10 @@ public final class NetnsFabric: Sendable {
     }
 
     private func destroy() {
-        for pid in processes.withLock({ $0 }) { SpawnedProcess.stop(pid: pid) }
+        // All at once, then each waited for (SIGKILL after 3 s): a slow one does not delay the rest.
+        let spawned = processes.withLock { $0 }
+        for process in spawned { process.child.signal(SIGTERM) }
+        for process in spawned { process.stop() }
         for ns in created.withLock({ $0 }).reversed() { Self.delete(ns) }
         _ = try? CanalTesting.run(["ip", "link", "del", rootLink])
     }
@@ -203,47 +197,33 @@ public final class NetnsFabric: Sendable {
 }
 
 /// A process started by ``NetnsFabric/spawn(in:_:log:)``.
-///
-/// `@unchecked Sendable`: `Process` is not Sendable; this only signals it and reads its status.
-public final class SpawnedProcess: @unchecked Sendable {
-    private let process: Process
+public final class SpawnedProcess: Sendable {
+    let child: SpawnedChild
     /// Where its output goes.
     public let log: URL
 
-    init(process: Process, log: URL) {
-        self.process = process
+    init(child: SpawnedChild, log: URL) {
+        self.child = child
         self.log = log
     }
 
     /// The process id.
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { child.pid }
     /// Whether it still runs.
-    public var isRunning: Bool { process.isRunning }
-    /// Its exit status (after it ended).
-    public var exitStatus: Int32 { process.terminationStatus }
+    public var isRunning: Bool { child.isRunning }
+    /// Its exit status (after it ended; -1 while it runs): the exit code, or 128 + the signal
+    /// that ended it.
+    public var exitStatus: Int32 { child.exitStatus ?? -1 }
     /// Its output so far.
     public var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
     /// SIGTERM, then SIGKILL after `grace`; waits for the exit.
     public func stop(grace: Duration = .seconds(3)) {
-        Self.stop(pid: pid, grace: grace)
-        process.waitUntilExit()
+        child.stop(grace: grace)
     }
 
     /// Waits up to `seconds` for the process to exit by itself; returns whether it did.
     public func waitForExit(seconds: Double) async -> Bool {
-        await NetnsFabric.eventually(seconds) { !self.process.isRunning }
-    }
-
-    static func stop(pid: Int32, grace: Duration = .seconds(3)) {
-        guard kill(pid, 0) == 0 else { return }
-        kill(pid, SIGTERM)
-        let deadline = ContinuousClock.now + grace
-        while ContinuousClock.now < deadline {
-            // Foundation reaps its children; a zombie answers kill(pid, 0) only until then.
-            if kill(pid, 0) != 0 { return }
-            usleep(20_000)
-        }
-        kill(pid, SIGKILL)
+        await NetnsFabric.eventually(seconds) { !self.child.isRunning }
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CanalToolSupport
 import Foundation
 import Synchronization
 
@@ -8,38 +9,6 @@ import Synchronization
 public struct NetnsError: Error, Sendable, CustomStringConvertible {
     /// What failed, with the command's output.
     public let description: String
-}
-
-/// Runs a command and returns its exit status and combined output.
-@discardableResult
-func run(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    let inputPipe = Pipe()
-    process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
-    try process.run()
-    if let input {
-        inputPipe.fileHandleForWriting.write(Data(input.utf8))
-        try? inputPipe.fileHandleForWriting.close()
-    }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-/// Runs a command, throwing with its output when it fails.
-@discardableResult
-func check(_ arguments: [String], input: String? = nil) throws -> String {
-    let (status, output) = try run(arguments, input: input)
-    guard status == 0 else {
-        throw NetnsError(description: "`\(arguments.joined(separator: " "))` exited \(status): \(output)"
-            + (input.map { "\n--- input ---\n\($0)" } ?? ""))
-    }
-    return output
 }
 
 /// Whether kernel tests can run here, and whether they must.
@@ -75,7 +44,10 @@ public final class NetnsNode: Sendable {
     public let namespace: String
     private let prefix: String
     private let created = Mutex<[String]>([])
-    private let helpers = Mutex<[Process]>([])
+    /// Listeners started by ``listen(in:ports:)``, stopped with the node.
+    private let helpers = Mutex<[SpawnedChild]>([])
+    /// Forwarders started by ``forwardLoopbackPort(_:)``, stopped with the node.
+    private let forwarders = Mutex<[LoopbackForwarder]>([])
 
     private init(test: String) {
         let pid = getpid()
@@ -180,51 +152,13 @@ public final class NetnsNode: Sendable {
     }
 
     /// Makes `127.0.0.1:port` of the test's own namespace (for example an ``EtcdServer``) reachable
-    /// at the same address inside the node namespace, so a tool run there (a CNI plugin) can use it.
-    /// A python3 forwarder binds the listener inside the node namespace and connects from the
-    /// test's namespace; it is stopped with the node.
+    /// at the same address inside the node namespace, so a tool run there (a CNI plugin) can use it:
+    /// a ``LoopbackForwarder``, stopped with the node.
     public func forwardLoopbackPort(_ port: Int) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.forwarder, "/var/run/netns/\(namespace)", String(port)]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        helpers.withLock { $0.append(process) }
-        for _ in 0..<200 {
-            if (try? exec(["ss", "-Htln"]))?.contains("127.0.0.1:\(port) ") == true { return }
-            guard process.isRunning else { break }
-            usleep(20_000)
-        }
-        throw NetnsError(description: "the port forwarder for \(port) did not start")
+        let forwarder = LoopbackForwarder(namespace: namespace, port: port)
+        forwarders.withLock { $0.append(forwarder) }
+        try forwarder.start()
     }
-
-    private static let forwarder = """
-        import ctypes, os, socket, sys, threading
-        libc = ctypes.CDLL(None, use_errno=True)
-        port = int(sys.argv[2])
-        home = os.open("/proc/self/ns/net", os.O_RDONLY)
-        if libc.setns(os.open(sys.argv[1], os.O_RDONLY), 0x40000000) != 0: sys.exit("setns failed")
-        srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        srv.bind(("127.0.0.1", port)); srv.listen(256)
-        libc.setns(home, 0x40000000)
-        def pipe(a, b):
-            try:
-                while True:
-                    d = a.recv(65536)
-                    if not d: break
-                    b.sendall(d)
-            except OSError: pass
-            for s, how in ((b, socket.SHUT_WR), (a, socket.SHUT_RD)):
-                try: s.shutdown(how)
-                except OSError: pass
-        while True:
-            c, _ = srv.accept()
-            try: u = socket.create_connection(("127.0.0.1", port))
-            except OSError: c.close(); continue
-            threading.Thread(target=pipe, args=(c, u), daemon=True).start()
-            threading.Thread(target=pipe, args=(u, c), daemon=True).start()
-        """
 
     /// Runs a command in the namespace at `path` (a container's), throwing on failure.
     @discardableResult
@@ -260,15 +194,11 @@ public final class NetnsNode: Sendable {
     /// Starts TCP and UDP echo listeners on `ports` in `workload` (both families); they are
     /// killed with the namespaces.
     public func listen(in workload: Workload, ports: [UInt16]) throws {
-        let script = Probe.server(ports: ports)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", workload.namespace, "python3", "-c", script]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let listener = try start(["ip", "netns", "exec", workload.namespace, "python3", "-c", Probe.server(ports: ports)])
+        helpers.withLock { $0.append(listener) }
         // Wait until every port is bound.
         for _ in 0..<100 {
+            guard listener.isRunning else { break }
             let out = (try? check(["ip", "netns", "exec", workload.namespace, "ss", "-Htuln"])) ?? ""
             // TCP and UDP, IPv4 and IPv6: four listening sockets per port.
             let local = out.split(separator: "\n").compactMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).first }
@@ -295,11 +225,8 @@ public final class NetnsNode: Sendable {
     }
 
     private func destroy() {
-        // SIGKILL: a child may inherit a signal mask that blocks SIGTERM.
-        for process in helpers.withLock({ $0 }) where process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        for forwarder in forwarders.withLock({ $0 }) { forwarder.stop() }
+        for listener in helpers.withLock({ $0 }) { listener.stop(grace: .seconds(1)) }
         let names = created.withLock { $0 }
         for ns in names.reversed() { Self.delete(ns) }
     }

@@ -1,8 +1,9 @@
-// The one way the tools run a program: posix_spawn, pipes and poll, synchronously.
+// The one way the tools and the test harnesses run a program: posix_spawn, pipes and poll.
 // Not a product and not API: `package` access only.
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// What a finished child left: its exit status and everything it wrote.
 package struct SpawnOutput: Sendable {
@@ -12,6 +13,9 @@ package struct SpawnOutput: Sendable {
     package var stdout: [UInt8]
     /// Standard error; empty when the errors were merged into ``stdout``.
     package var stderr: [UInt8]
+    /// Whether the timeout passed and the child was killed (``status`` is then 137, SIGKILL's);
+    /// the output is what it wrote until then.
+    package var timedOut = false
     /// ``stdout`` decoded as UTF-8.
     package var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
     /// ``stderr`` decoded as UTF-8.
@@ -39,13 +43,15 @@ package enum Spawn {
     /// writing `input` to its standard input (`/dev/null` when empty) while reading its standard
     /// output and error, then waits for it. The environment is this process's with `environment`
     /// laid over it. With `mergingErrors`, standard error goes into the same pipe as standard
-    /// output, interleaved as written.
+    /// output, interleaved as written. With a `timeout`, a child still running (or still holding
+    /// its output open) when it has passed is killed (SIGKILL) and reaped, and the output says
+    /// ``SpawnOutput/timedOut``.
     ///
     /// - Throws: ``SpawnFailure`` when the program cannot be started; a program that runs and
     ///   fails is an ``SpawnOutput/status`` instead.
     package static func run(_ arguments: [String], input: [UInt8] = [], environment: [String: String] = [:],
-                            mergingErrors: Bool = false) throws(SpawnFailure) -> SpawnOutput {
-        guard let program = arguments.first else { throw SpawnFailure(reason: "no program to run") }
+                            mergingErrors: Bool = false, timeout: Duration? = nil) throws(SpawnFailure) -> SpawnOutput {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
         // Close-on-exec from birth (dup2 onto 0, 1 and 2 clears it in the child): no child started
         // side by side inherits another's pipe.
         var pipes: [[Int32]] = []
@@ -63,16 +69,89 @@ package enum Spawn {
         let stdoutPipe = pipes[input.isEmpty ? 0 : 1]
         let stderrPipe = mergingErrors ? nil : pipes[input.isEmpty ? 1 : 2]
 
+        let pid: pid_t
+        do throws(SpawnFailure) {
+            pid = try launch(arguments, environment: environment) { actions in
+                if let stdinPipe {
+                    posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
+                } else {
+                    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+                }
+                posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
+                posix_spawn_file_actions_adddup2(&actions, (stderrPipe ?? stdoutPipe)[1], 2)
+            }
+        } catch {
+            closeAll()
+            throw error
+        }
+        // The child's ends.
+        if let stdinPipe { close(stdinPipe[0]) }
+        close(stdoutPipe[1])
+        if let stderrPipe { close(stderrPipe[1]) }
+        var (stdout, stderr, timedOut) = exchange(input: input, stdin: stdinPipe?[1] ?? -1, stdout: stdoutPipe[0],
+                                                  stderr: stderrPipe?[0] ?? -1, deadline: deadline)
+        if timedOut { Glibc.kill(pid, SIGKILL) }
+        var status = reap(pid, until: timedOut ? nil : deadline)
+        if status == nil {
+            // The child closed its output but outlived the deadline.
+            timedOut = true
+            Glibc.kill(pid, SIGKILL)
+            status = reap(pid, until: nil)
+        }
+        return SpawnOutput(status: status ?? 128 + SIGKILL, stdout: stdout, stderr: stderr, timedOut: timedOut)
+    }
+
+    /// Starts `arguments` (looked up as ``run(_:input:environment:mergingErrors:timeout:)`` does)
+    /// as a long-lived child — a server, a daemon, a helper script — and returns at once. Its
+    /// standard input is `/dev/null`; its output goes where `output` says; its environment is
+    /// this process's with `environment` laid over it. The child is born with default signal
+    /// dispositions and an empty signal mask, in the calling thread's network namespace.
+    ///
+    /// The caller stops it with ``SpawnedChild/stop(grace:)``; a ``SpawnedChild`` released while
+    /// the child still runs kills and reaps it, so no child outlives its handle as a zombie.
+    ///
+    /// - Throws: ``SpawnFailure`` when the program cannot be started.
+    package static func start(_ arguments: [String], environment: [String: String] = [:],
+                              output: SpawnedChild.Output = .discarded) throws(SpawnFailure) -> SpawnedChild {
+        var pipe: [Int32] = [-1, -1]
+        if case .piped = output {
+            guard makePipe(&pipe) == 0 else { throw SpawnFailure(reason: "pipe: " + String(cString: strerror(errno))) }
+        }
+        let pid: pid_t
+        do throws(SpawnFailure) {
+            pid = try launch(arguments, environment: environment) { actions in
+                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+                switch output {
+                case .discarded:
+                    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+                    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+                case .appended(let path):
+                    posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+                    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+                case .piped:
+                    posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
+                    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+                }
+            }
+        } catch {
+            for fd in pipe where fd >= 0 { close(fd) }
+            throw error
+        }
+        if pipe[1] >= 0 { close(pipe[1]) }
+        return SpawnedChild(pid: pid, output: pipe[0])
+    }
+
+    /// posix_spawnp with the file actions `configure` adds, default signal dispositions and an
+    /// empty mask; returns the child's pid.
+    private static func launch(
+        _ arguments: [String], environment: [String: String],
+        _ configure: (inout posix_spawn_file_actions_t) -> Void
+    ) throws(SpawnFailure) -> pid_t {
+        guard let program = arguments.first else { throw SpawnFailure(reason: "no program to run") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        if let stdinPipe {
-            posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        }
-        posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, (stderrPipe ?? stdoutPipe)[1], 2)
+        configure(&actions)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -94,21 +173,32 @@ package enum Spawn {
         var pid: pid_t = 0
         let spawned = envp.map { posix_spawnp(&pid, program, &actions, &attributes, argv, $0) }
             ?? posix_spawnp(&pid, program, &actions, &attributes, argv, environ)
-        // The child's ends.
-        if let stdinPipe { close(stdinPipe[0]) }
-        close(stdoutPipe[1])
-        if let stderrPipe { close(stderrPipe[1]) }
-        guard spawned == 0 else {
-            if let stdinPipe { close(stdinPipe[1]) }
-            close(stdoutPipe[0])
-            if let stderrPipe { close(stderrPipe[0]) }
-            throw SpawnFailure(reason: String(cString: strerror(spawned)))
-        }
-        let (stdout, stderr) = exchange(input: input, stdin: stdinPipe?[1] ?? -1, stdout: stdoutPipe[0], stderr: stderrPipe?[0] ?? -1)
+        guard spawned == 0 else { throw SpawnFailure(reason: String(cString: strerror(spawned))) }
+        return pid
+    }
+
+    /// Waits for `pid` to end and returns its status (exit code, or 128 + signal); nil when
+    /// `deadline` passed first (the child is then still running and not reaped).
+    static func reap(_ pid: pid_t, until deadline: ContinuousClock.Instant?) -> Int32? {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exited = (status & 0x7f) == 0
-        return SpawnOutput(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), stdout: stdout, stderr: stderr)
+        guard let deadline else {
+            while waitpid(pid, &status, 0) < 0 {
+                if errno != EINTR { return 128 + SIGKILL }
+            }
+            return decode(status)
+        }
+        while true {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid { return decode(status) }
+            if reaped < 0 && errno != EINTR { return 128 + SIGKILL }
+            if ContinuousClock.now >= deadline { return nil }
+            usleep(5_000)
+        }
+    }
+
+    /// A `waitpid` status as an exit code, or 128 + the signal that ended the child.
+    static func decode(_ status: Int32) -> Int32 {
+        (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     /// pipe2(2) with O_CLOEXEC, which Swift's Glibc module does not declare; pipe(2) then fcntl
@@ -140,9 +230,11 @@ package enum Spawn {
 
     /// Writes `input` to the child's standard input while reading its standard output and error to
     /// their ends, so that no pipe can fill up and block either side. Closes the descriptors given
-    /// (-1 for none). SIGPIPE is blocked on this thread while it writes: a child that exits without
+    /// (-1 for none). Stops early, saying so, when `deadline` passes. SIGPIPE is blocked on this thread while it writes: a child that exits without
     /// reading its input ends the write with EPIPE, not this process.
-    private static func exchange(input: [UInt8], stdin: Int32, stdout: Int32, stderr: Int32) -> ([UInt8], [UInt8]) {
+    private static func exchange(
+        input: [UInt8], stdin: Int32, stdout: Int32, stderr: Int32, deadline: ContinuousClock.Instant?
+    ) -> (stdout: [UInt8], stderr: [UInt8], timedOut: Bool) {
         var out: [UInt8] = [], err: [UInt8] = []
         var written = 0
         var inFD = stdin, outFD = stdout, errFD = stderr
@@ -158,11 +250,21 @@ package enum Spawn {
             sigpipeWasPending = sigismember(&pending, SIGPIPE) == 1
         }
         var buffer = [UInt8](repeating: 0, count: 65536)
+        var timedOut = false
         while inFD >= 0 || outFD >= 0 || errFD >= 0 {
             var fds = [pollfd(fd: inFD, events: Int16(POLLOUT), revents: 0),
                        pollfd(fd: outFD, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: errFD, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&fds, nfds_t(fds.count), -1)
+            var wait: Int32 = -1
+            if let deadline {
+                let left = ContinuousClock.now.duration(to: deadline)
+                guard left > .zero else {
+                    timedOut = true
+                    break
+                }
+                wait = Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
+            }
+            let ready = poll(&fds, nfds_t(fds.count), wait)
             if ready < 0 {
                 if errno == EINTR { continue }
                 break
@@ -196,6 +298,6 @@ package enum Spawn {
             }
             pthread_sigmask(SIG_SETMASK, &previousMask, nil)
         }
-        return (out, err)
+        return (out, err, timedOut)
     }
 }
