@@ -1,3 +1,4 @@
+import CanalToolSupport
 public import Foundation
 
 /// Throwaway PEM files for TLS tests, made with `openssl`: a CA, a server certificate for
@@ -36,12 +37,10 @@ public struct TestCertificates: Sendable, Hashable {
             sign client ca
             sign foreign-client other-ca
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw EtcdServerError("openssl could not make test certificates") }
+        let made = try? Spawn.run(["/bin/sh", "-c", script], timeout: commandTimeout)
+        guard let made, made.status == 0 else {
+            throw EtcdServerError("openssl could not make test certificates: \(made?.stderrText ?? "cannot run /bin/sh")")
+        }
         let path = { (name: String) in directory.appendingPathComponent(name).path }
         return TestCertificates(
             caFile: path("ca.pem"), serverCertFile: path("server.pem"), serverKeyFile: path("server.key"),

@@ -1,3 +1,4 @@
+import CanalToolSupport
 import Foundation
 
 /// Runs BIRD's own parser (`bird -p -c FILE`) on a configuration.
@@ -16,18 +17,7 @@ enum BIRDParser {
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("bird.conf")
         try config.write(to: file, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = ["-p", "-c", file.path]
-        let err = dir.appendingPathComponent("err")
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: err)
-        defer { try? handle.close() }
-        p.standardError = handle
-        p.standardOutput = handle
-        try p.run()
-        p.waitUntilExit()
-        if p.terminationStatus == 0 { return nil }
-        return String(decoding: try Data(contentsOf: err), as: UTF8.self)
+        let parsed = try Spawn.run([path, "-p", "-c", file.path], mergingErrors: true, timeout: .seconds(60))
+        return parsed.status == 0 ? nil : parsed.stdoutText
     }
 }

@@ -186,37 +186,12 @@ struct ConfigurationTests {
 
 @Suite("etcd over TLS", .enabled(if: EtcdServer.shouldRun), .timeLimit(.minutes(2)))
 struct EtcdTLSTests {
-    /// Generates a CA, a server certificate for 127.0.0.1 and a client certificate with openssl.
-    static func makeCertificates(in directory: URL) throws -> (ca: String, serverCert: String, serverKey: String, clientCert: String, clientKey: String) {
-        let script = """
-            set -e
-            cd "\(directory.path)"
-            openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=canal-test-ca -keyout ca.key -out ca.pem 2>/dev/null
-            printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,clientAuth\\n' > ext.cnf
-            for who in server client; do
-              openssl req -newkey rsa:2048 -nodes -subj /CN=$who -keyout $who.key -out $who.csr 2>/dev/null
-              openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile ext.cnf -out $who.pem 2>/dev/null
-            done
-            """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw DatastoreError(.invalidArgument, "openssl failed") }
-        let path = { (name: String) in directory.appendingPathComponent(name).path }
-        return (path("ca.pem"), path("server.pem"), path("server.key"), path("client.pem"), path("client.key"))
-    }
-
     @Test("mutual TLS: the CA and client certificate are used; without them the request fails")
     func mutualTLS() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("canal-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let files = try Self.makeCertificates(in: directory)
-        let tls = EtcdServer.TLS(
-            certFile: files.serverCert, keyFile: files.serverKey, clientCAFile: files.ca, clientCAForServer: files.ca,
-            clientCertFile: files.clientCert, clientKeyFile: files.clientKey)
+        let tls = try TestCertificates.make(in: directory).mutualTLS
         try await EtcdServer.withEtcdServer(tls: tls) { server in
             let store = EtcdKeyValueStore(configuration: server.configuration())
             try await store.put(bytes("/tls"), value: bytes("secure"))

@@ -1,5 +1,6 @@
 import CanalDatastore
 import CanalTesting
+import CanalToolSupport
 import Foundation
 import Synchronization
 import Testing
@@ -133,24 +134,12 @@ private struct WatchStallingProxy {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = try #require(URL(string: upstream))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, url.host ?? "127.0.0.1", String(url.port ?? 2379), directory.path]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        defer {
-            // SIGKILL: the test runner's children may inherit a blocked SIGTERM.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        let proxy = try Spawn.start(["python3", "-c", script, url.host ?? "127.0.0.1", String(url.port ?? 2379), directory.path],
+                                    output: .piped)
+        defer { proxy.stop(grace: .seconds(1)) }
+        guard let port = proxy.readLine(timeout: .seconds(30))?.trimmingCharacters(in: .whitespacesAndNewlines), !port.isEmpty else {
+            throw DatastoreError(.unavailable, "the proxy did not start")
         }
-        var text = ""
-        while !text.contains("\n") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { throw DatastoreError(.unavailable, "the proxy did not start") }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        let port = text.trimmingCharacters(in: .whitespacesAndNewlines)
         try await body(WatchStallingProxy(endpoint: "http://127.0.0.1:\(port)", directory: directory))
     }
 

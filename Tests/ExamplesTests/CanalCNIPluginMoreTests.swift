@@ -2,6 +2,7 @@ import CanalDatastore
 import CanalIPAM
 import CanalModel
 import CanalTesting
+import CanalToolSupport
 import Foundation
 import Testing
 
@@ -161,8 +162,8 @@ extension CanalCNIPluginTests {
                 let env = ["CNI_COMMAND": command, "CNI_CONTAINERID": "lo0123456789", "CNI_NETNS": ns, "CNI_IFNAME": "eth0",
                            "CNI_PATH": "/usr/lib/cni", "CANAL_STATE_FILE": state]
                 let out = try ToolRunner.run("canal-cni", [], stdin: config, environment: env,
-                                             launcher: ["timeout", "-s", "KILL", "60", "ip", "netns", "exec", node.namespace],
-                                             removing: ["DATASTORE_TYPE", "ETCD_ENDPOINTS"])
+                                             launcher: ["ip", "netns", "exec", node.namespace],
+                                             removing: ["DATASTORE_TYPE", "ETCD_ENDPOINTS"], timeout: .seconds(60))
                 return (out.status, try? JSONValue(parsing: out.stdout), out.stdout + out.stderr)
             }
             let config = #"{"cniVersion":"1.0.0","name":"net-lo","type":"canal-cni","nodename":"node-1","ipam":{"type":"canal-ipam"}}"#
@@ -220,20 +221,11 @@ extension CanalCNIPluginTests {
 
                 // canal-agent for the node, as on a host.
                 let log = scratch.appendingPathComponent("agent.log"), health = scratch.appendingPathComponent("health.json")
-                _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-                let logHandle = try FileHandle(forWritingTo: log)
-                defer { try? logHandle.close() }
-                let agent = Process()
-                agent.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                agent.arguments = ["ip", "netns", "exec", node.namespace, ToolRunner.binDirectory.appendingPathComponent("canal-agent").path,
-                                   "--node", "node-1", "--health-file", health.path, "--refresh-interval", "1", "--etcd-endpoints", etcd]
-                agent.standardOutput = logHandle
-                agent.standardError = logHandle
-                try agent.run()
-                defer {
-                    if agent.isRunning { kill(agent.processIdentifier, SIGTERM) }
-                    agent.waitUntilExit()
-                }
+                let agent = try Spawn.start(
+                    ["ip", "netns", "exec", node.namespace, ToolRunner.binDirectory.appendingPathComponent("canal-agent").path,
+                     "--node", "node-1", "--health-file", health.path, "--refresh-interval", "1", "--etcd-endpoints", etcd],
+                    output: .appended(to: log.path))
+                defer { agent.stop(grace: .seconds(30)) }
                 let agentLog = { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
                 let inSync = await NetnsFabric.eventually(20) {
                     ((try? String(contentsOf: health, encoding: .utf8)) ?? "").contains("\"inSync\": true")
@@ -264,9 +256,7 @@ extension CanalCNIPluginTests {
                 #expect(deleted.status == 0, "\(deleted.stderr)")
                 #expect(await NetnsFabric.eventually(10) { Self.ping(node, from: ns1, db) }, "\(agentLog().suffix(2000))")
 
-                kill(agent.processIdentifier, SIGTERM)
-                agent.waitUntilExit()
-                #expect(agent.terminationStatus == 0, "\(agentLog().suffix(2000))")
+                #expect(agent.stop(grace: .seconds(30)) == 0, "\(agentLog().suffix(2000))")
                 let del1 = try Call(node: node, command: "DEL", containerID: "agentweb0001", netns: ns1, args: args1, config: config1).run()
                 #expect(del1.status == 0, "\(del1.stdout)")
                 #expect(try wrapper.del(containerID: "agentdb00002") { config in

@@ -2,6 +2,7 @@ import CanalDatastore
 import CanalIPAM
 import CanalModel
 import CanalTesting
+import CanalToolSupport
 import Foundation
 import Testing
 
@@ -303,16 +304,8 @@ struct CanalCNIPluginTests {
 
     /// SHA-1 through the system's sha1sum, to check the host interface name independently.
     static func sha1Hex(_ text: String) throws -> String? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/sha1sum")
-        let inPipe = Pipe(), outPipe = Pipe()
-        p.standardInput = inPipe
-        p.standardOutput = outPipe
-        try p.run()
-        inPipe.fileHandleForWriting.write(Data(text.utf8))
-        try inPipe.fileHandleForWriting.close()
-        let data = outPipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: " ").first.map(String.init)
+        // sha1sum of an empty input reads /dev/null: the same digest.
+        let digest = try Spawn.run(["/usr/bin/sha1sum"], input: Array(text.utf8), timeout: .seconds(60))
+        return digest.stdoutText.split(separator: " ").first.map(String.init)
     }
 }

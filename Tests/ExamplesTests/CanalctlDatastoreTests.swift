@@ -1,5 +1,6 @@
 import CanalModel
 import CanalTesting
+import CanalToolSupport
 import Foundation
 import Testing
 
@@ -29,20 +30,10 @@ private func element(_ value: JSONValue?, _ index: Int) -> JSONValue? {
 
 /// Runs `etcdctl` (API v3) against `endpoint`.
 private func etcdctl(_ endpoint: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/etcdctl")
-    process.arguments = ["--endpoints", endpoint] + arguments
-    var environment = ProcessInfo.processInfo.environment
-    environment["ETCDCTL_API"] = "3"
-    process.environment = environment
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "etcdctl \(arguments) failed")
-    return String(decoding: data, as: UTF8.self)
+    let finished = try Spawn.run([EtcdServer.etcdctlBinary, "--endpoints", endpoint] + arguments,
+                                 environment: ["ETCDCTL_API": "3"], timeout: .seconds(60))
+    #expect(finished.status == 0, "etcdctl \(arguments) failed: \(finished.stderrText)")
+    return finished.stdoutText
 }
 
 private let policies = """
@@ -143,7 +134,8 @@ struct CanalctlDatastoreTests {
     func concurrentCommands() async throws {
         try await withStateFile { state in
             let count = 6
-            var processes: [Process] = []
+            var processes: [SpawnedChild] = []
+            defer { for process in processes { process.stop() } }
             for i in 0..<count {
                 let manifest = """
                     apiVersion: projectcalico.org/v3
@@ -155,21 +147,11 @@ struct CanalctlDatastoreTests {
                     """
                 let file = URL(fileURLWithPath: state).deletingLastPathComponent().appendingPathComponent("set\(i).yaml")
                 try manifest.write(to: file, atomically: true, encoding: .utf8)
-                let process = Process()
-                process.executableURL = ToolRunner.binDirectory.appendingPathComponent("canalctl")
-                process.arguments = ["create", "-f", file.path]
-                var environment = ProcessInfo.processInfo.environment
-                environment["CANAL_STATE_FILE"] = state
-                environment["DATASTORE_TYPE"] = ""
-                process.environment = environment
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
-                processes.append(process)
+                processes.append(try Spawn.start([ToolRunner.binDirectory.appendingPathComponent("canalctl").path, "create", "-f", file.path],
+                                                 environment: ["CANAL_STATE_FILE": state, "DATASTORE_TYPE": ""]))
             }
             for process in processes {
-                process.waitUntilExit()
-                #expect(process.terminationStatus == 0)
+                #expect(process.wait(timeout: .seconds(120)) == 0)
             }
             let listed = try canalctl(["get", "globalnetworksets", "-o", "name"], state: state)
             #expect(listed.stdout.split(separator: "\n").sorted() == (0..<count).map { "globalnetworkset/set-\($0)" }.sorted())

@@ -1,25 +1,18 @@
 import CanalDatastore
 import CanalModel
 import CanalTesting
+import CanalToolSupport
 import Foundation
 import Testing
 
 /// Starts `canalctl ipam assign --repeat` as a child process writing to a file; returns the process and the file.
-private func startAssigner(endpoint: String, node: String, handle: String, count: Int, directory: URL) throws -> (Process, URL) {
+private func startAssigner(endpoint: String, node: String, handle: String, count: Int, directory: URL) throws -> (SpawnedChild, URL) {
     let out = directory.appendingPathComponent("\(handle).out")
     let err = directory.appendingPathComponent("\(handle).err")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
-    let process = Process()
-    process.executableURL = ToolRunner.binDirectory.appendingPathComponent("canalctl")
-    process.arguments = ["ipam", "assign", "--node", node, "--ipv4", "1", "--handle", handle, "--repeat", "\(count)", "--timeout", "5"]
-    var environment = ProcessInfo.processInfo.environment
-    environment["DATASTORE_TYPE"] = "etcdv3"
-    environment["ETCD_ENDPOINTS"] = endpoint
-    process.environment = environment
-    process.standardOutput = try FileHandle(forWritingTo: out)
-    process.standardError = try FileHandle(forWritingTo: err)
-    try process.run()
+    let arguments = [ToolRunner.binDirectory.appendingPathComponent("canalctl").path,
+                     "ipam", "assign", "--node", node, "--ipv4", "1", "--handle", handle, "--repeat", "\(count)", "--timeout", "5"]
+    let process = try Spawn.start(arguments, environment: ["DATASTORE_TYPE": "etcdv3", "ETCD_ENDPOINTS": endpoint],
+                                  output: .files(stdout: out.path, stderr: err.path))
     return (process, out)
 }
 
@@ -44,8 +37,8 @@ private func concurrentAssign(perProcess: Int, fault: (@Sendable (EtcdServer) as
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("canal-ipam-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        var children: [(Process, URL, String)] = []
-        defer { for (p, _, _) in children where p.isRunning { p.terminate(); p.waitUntilExit() } }
+        var children: [(SpawnedChild, URL, String)] = []
+        defer { for (p, _, _) in children { p.stop() } }
         for i in 0..<8 {
             let handle = "proc-\(i)"
             let (p, out) = try startAssigner(endpoint: server.endpoint, node: "host-\(i % 4)", handle: handle, count: perProcess, directory: directory)
@@ -60,7 +53,7 @@ private func concurrentAssign(perProcess: Int, fault: (@Sendable (EtcdServer) as
         for (p, out, handle) in children {
             #expect(!p.isRunning, "\(handle) did not finish")
             let err = (try? String(contentsOf: directory.appendingPathComponent("\(handle).err"), encoding: .utf8)) ?? ""
-            #expect(p.terminationStatus == 0, "\(handle): \(err)")
+            #expect(p.exitStatus == 0, "\(handle): \(err)")
             let printed = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map(String.init)
             #expect(printed.count == perProcess, "\(handle) printed \(printed.count)")
             all += printed

@@ -128,6 +128,9 @@ package enum Spawn {
                 case .appended(let path):
                     posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
                     posix_spawn_file_actions_adddup2(&actions, 1, 2)
+                case .files(let stdout, let stderr):
+                    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+                    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
                 case .piped:
                     posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
                     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)

@@ -16,6 +16,9 @@ package final class SpawnedChild: Sendable {
         case discarded
         /// Both appended to the file at this path, created (mode 0644) when missing.
         case appended(to: String)
+        /// Standard output appended to the first file, standard error to the second (each
+        /// created, mode 0644, when missing).
+        case files(stdout: String, stderr: String)
         /// Standard output into a pipe read with ``SpawnedChild/readLine(timeout:)``; standard
         /// error to `/dev/null`.
         case piped
