@@ -13,8 +13,8 @@ package struct SpawnOutput: Sendable {
     package var stdout: [UInt8]
     /// Standard error; empty when the errors were merged into ``stdout``.
     package var stderr: [UInt8]
-    /// Whether the timeout passed and the child was killed (``status`` is then 137, SIGKILL's);
-    /// the output is what it wrote until then.
+    /// Whether the timeout passed first: the child, if it still ran, was killed (``status`` 137,
+    /// SIGKILL's); the output is what was written until then.
     package var timedOut = false
     /// ``stdout`` decoded as UTF-8.
     package var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
@@ -43,9 +43,9 @@ package enum Spawn {
     /// writing `input` to its standard input (`/dev/null` when empty) while reading its standard
     /// output and error, then waits for it. The environment is this process's with `environment`
     /// laid over it. With `mergingErrors`, standard error goes into the same pipe as standard
-    /// output, interleaved as written. With a `timeout`, a child still running (or still holding
-    /// its output open) when it has passed is killed (SIGKILL) and reaped, and the output says
-    /// ``SpawnOutput/timedOut``.
+    /// output, interleaved as written. With a `timeout`, reading stops when it passes and a child
+    /// still running is killed (SIGKILL) and reaped; the output says ``SpawnOutput/timedOut``.
+    /// (A grandchild that keeps the output open is not waited for, nor killed.)
     ///
     /// - Throws: ``SpawnFailure`` when the program cannot be started; a program that runs and
     ///   fails is an ``SpawnOutput/status`` instead.
