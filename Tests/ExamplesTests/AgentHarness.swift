@@ -3,10 +3,6 @@ import CanalToolSupport
 import Foundation
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A node namespace with three workloads, a real etcd reachable from the node's loopback, and
 /// `canal-agent` processes run under `ip netns exec` as a user would run them on a host.
 final class AgentHarness: Sendable {

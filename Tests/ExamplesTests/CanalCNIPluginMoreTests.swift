@@ -6,10 +6,6 @@ import CanalToolSupport
 import Foundation
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// More of canal-cni end to end: IPv6 from canal-ipam, `IP=` in `CNI_ARGS`, a node whose loopback
 /// is down, and canal-agent enforcing a canalctl policy on containers canal-cni attached.
 extension CanalCNIPluginTests {

@@ -3,7 +3,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// What a finished child left: its exit status and everything it wrote.
 package struct SpawnOutput: Sendable {
@@ -30,7 +29,8 @@ package struct SpawnFailure: Error, Sendable, CustomStringConvertible {
     package var description: String { reason }
 }
 
-/// Runs a program to its end and collects what it wrote.
+/// Runs a program to its end and collects what it wrote (``run(_:input:environment:mergingErrors:timeout:)``),
+/// or starts a long-lived one (``start(_:environment:output:)``).
 ///
 /// With `posix_spawn`, pipes and `poll`, not Foundation's `Process`: `Process` learns that a child
 /// exited through CoreFoundation's socket machinery, whose wake-ups need a working loopback, so in
@@ -88,8 +88,9 @@ package enum Spawn {
         if let stdinPipe { close(stdinPipe[0]) }
         close(stdoutPipe[1])
         if let stderrPipe { close(stderrPipe[1]) }
-        var (stdout, stderr, timedOut) = exchange(input: input, stdin: stdinPipe?[1] ?? -1, stdout: stdoutPipe[0],
-                                                  stderr: stderrPipe?[0] ?? -1, deadline: deadline)
+        let exchanged = exchange(input: input, stdin: stdinPipe?[1] ?? -1, stdout: stdoutPipe[0],
+                                 stderr: stderrPipe?[0] ?? -1, deadline: deadline)
+        var timedOut = exchanged.timedOut
         if timedOut { Glibc.kill(pid, SIGKILL) }
         var status = reap(pid, until: timedOut ? nil : deadline)
         if status == nil {
@@ -98,7 +99,7 @@ package enum Spawn {
             Glibc.kill(pid, SIGKILL)
             status = reap(pid, until: nil)
         }
-        return SpawnOutput(status: status ?? 128 + SIGKILL, stdout: stdout, stderr: stderr, timedOut: timedOut)
+        return SpawnOutput(status: status ?? 128 + SIGKILL, stdout: exchanged.stdout, stderr: exchanged.stderr, timedOut: timedOut)
     }
 
     /// Starts `arguments` (looked up as ``run(_:input:environment:mergingErrors:timeout:)`` does)

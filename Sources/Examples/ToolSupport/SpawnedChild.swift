@@ -20,7 +20,8 @@ package final class SpawnedChild: Sendable {
         /// created, mode 0644, when missing).
         case files(stdout: String, stderr: String)
         /// Standard output into a pipe read with ``SpawnedChild/readLine(timeout:)``; standard
-        /// error to `/dev/null`.
+        /// error to `/dev/null`. For a few lines (a "ready", a port): a child that writes more
+        /// than the pipe holds (64 KiB) waits until they are read.
         case piped
     }
 
