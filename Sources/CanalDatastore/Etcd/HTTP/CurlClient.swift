@@ -288,11 +288,10 @@ final class CurlTransfer: @unchecked Sendable {
 /// A transfer is started and cancelled on the caller's thread, under `lock`: the request goes out
 /// during `start` (`curl_multi_socket_action`), with no hand-off to another thread. A caller that
 /// finds the lock taken does not wait: it leaves its command, and the holder runs it right after
-/// releasing the lock. The loop's
-/// thread sleeps in `epoll_wait` on the sockets curl asks to watch (the socket callback registers
-/// them), on a timerfd for curl's timer and on an eventfd for wake-ups; when something is ready it
-/// takes the lock, lets curl read, and completes the transfers that ended. Completions (continuation
-/// resumes) run after the lock is released.
+/// releasing the lock. The loop's thread sleeps in `epoll_wait` on the sockets curl asks to watch
+/// (the socket callback registers them), on a timerfd for curl's timer and on an eventfd for
+/// wake-ups; when something is ready it takes the lock, lets curl read, and completes the
+/// transfers that ended. Completions (continuation resumes) run after the lock is released.
 ///
 /// The loop is also a `TaskExecutor`: a task that prefers it runs on the loop's thread between
 /// rounds of I/O, so its requests and their answers need no thread hop at all. Such tasks must not
@@ -324,8 +323,8 @@ final class CurlLoop: @unchecked Sendable, TaskExecutor {
     /// The epoll events registered per socket. A socket curl stops watching (an idle connection back
     /// in the cache) stays registered, to save two `epoll_ctl` per request; an event on it removes it.
     private var registered: [Int32: UInt32] = [:]
-    /// The events curl currently wants per socket.
-    private var watched: [Int32: UInt32] = [:]
+    /// The sockets curl currently wants watched.
+    private var watched: Set<Int32> = []
     /// curl's timer: when it wants `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)` (monotonic ns).
     private var timerDeadline: Int64?
     /// When the timerfd fires; it may fire early (curl then sets its timer again), never late.
@@ -485,7 +484,7 @@ final class CurlLoop: @unchecked Sendable, TaskExecutor {
                         canal_fd_drain(timerFD)
                         armedDeadline = nil
                         socketAction(canal_curl_socket_timeout(), 0)
-                    } else if watched[fd] == nil {
+                    } else if !watched.contains(fd) {
                         // An idle connection (closed by the server, or data nobody asked for): stop
                         // watching it; curl notices when it next takes the connection from its cache.
                         _ = canal_epoll_set(epoll, fd, 1, 0)
@@ -542,10 +541,10 @@ final class CurlLoop: @unchecked Sendable, TaskExecutor {
         if what == CURL_POLL_IN || what == CURL_POLL_INOUT { events |= canal_epoll_in() }
         if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { events |= canal_epoll_out() }
         if what == CURL_POLL_REMOVE {
-            watched[fd] = nil
+            watched.remove(fd)
             return
         }
-        watched[fd] = events
+        watched.insert(fd)
         let current = registered[fd]
         if current != events {
             _ = canal_epoll_set(epoll, fd, current == nil ? 0 : 1, events)
@@ -561,7 +560,7 @@ final class CurlLoop: @unchecked Sendable, TaskExecutor {
     /// curl's close-socket callback: forget the socket before its descriptor can be reused.
     fileprivate func closing(_ fd: Int32) {
         if registered.removeValue(forKey: fd) != nil { _ = canal_epoll_set(epoll, fd, 1, 0) }
-        watched[fd] = nil
+        watched.remove(fd)
         close(fd)
     }
 
