@@ -219,7 +219,17 @@ struct SnapshotTests {
     func concurrentInPlace() async throws {
         let base = memoryStore()
         try await addPool(base, name: "p", cidr: "10.0.0.0/24", blockSize: 26)
-        let store = FlakyStore(base, failEvery: 5)
+        // Transactions suspend first (so concurrent calls interleave at the write), and every fifth
+        // fails with `unavailable` before reaching the store.
+        let store = InterposingStore(base)
+        let failures = Mutex(0)
+        store.onEveryTransaction { number in
+            await Task.yield()
+            if number % 5 == 0 {
+                failures.withLock { $0 += 1 }
+                throw DatastoreError(.unavailable, "injected failure")
+            }
+        }
         let ipam = IPAMClient.sequential(store)
         _ = try await ipam.autoAssign(AutoAssignRequest(host: "n", ipv4: 1, handle: "first"))
         let got = try await withThrowingTaskGroup(of: [IPAddress].self) { group in
@@ -243,7 +253,7 @@ struct SnapshotTests {
         }
         #expect(got.count == 120)
         #expect(Set(got).count == 120)
-        #expect(store.failures > 0)
+        #expect(failures.withLock { $0 } > 0)
         // Every address handed out is held by its handle, and nothing else is allocated.
         #expect(try await IPAMClient.sequential(base).check().isClean)
         var held: Set<IPAddress> = []
@@ -253,38 +263,4 @@ struct SnapshotTests {
         }
         #expect(held == Set(got).union([ip("10.0.0.0")]))
     }
-}
-
-/// A store whose transactions suspend first (so concurrent calls interleave at the write) and
-/// every `failEvery`th of which fails with `unavailable` before reaching the store.
-final class FlakyStore<Base: KeyValueStore>: KeyValueStore {
-    typealias Watch = Base.Watch
-    let base: Base
-    let failEvery: Int
-    private let counter = Mutex((calls: 0, failures: 0))
-    init(_ base: Base, failEvery: Int) {
-        self.base = base
-        self.failEvery = failEvery
-    }
-
-    var failures: Int { counter.withLock { $0.failures } }
-
-    func get(_ key: [UInt8], at revision: Revision?) async throws -> KeyValue? { try await base.get(key, at: revision) }
-    func list(prefix: [UInt8], at revision: Revision?) async throws -> ListResult { try await base.list(prefix: prefix, at: revision) }
-    func transaction(_ transaction: Transaction) async throws -> TransactionResult {
-        await Task.yield()
-        let fail = counter.withLock { state -> Bool in
-            state.calls += 1
-            guard state.calls % failEvery == 0 else { return false }
-            state.failures += 1
-            return true
-        }
-        if fail { throw DatastoreError(.unavailable, "injected failure") }
-        return try await base.transaction(transaction)
-    }
-    func grantLease(ttl: Duration) async throws -> Lease { try await base.grantLease(ttl: ttl) }
-    func keepAlive(_ lease: LeaseID) async throws -> Duration { try await base.keepAlive(lease) }
-    func revokeLease(_ lease: LeaseID) async throws { try await base.revokeLease(lease) }
-    func compact(to revision: Revision) async throws { try await base.compact(to: revision) }
-    func watch(prefix: [UInt8], fromRevision: Revision?) -> Base.Watch { base.watch(prefix: prefix, fromRevision: fromRevision) }
 }

@@ -55,23 +55,32 @@ extension IPAMClient {
     static func sequential(_ store: Store) -> IPAMClient { IPAMClient(store: store, options: .init(blockOrder: .sequential)) }
 }
 
-/// A store that runs a one-shot action just before its next transaction: another client's write
-/// landing between a read (or a snapshot) and the write that relies on it.
+/// A store that runs actions just before transactions: a one-shot action (another client's write
+/// landing between a read, or a snapshot, and the write that relies on it) and a hook for every
+/// transaction, given its number (from 1), which may suspend or throw (an injected failure: the
+/// transaction then never reaches the store).
 final class InterposingStore<Base: KeyValueStore>: KeyValueStore {
     typealias Watch = Base.Watch
     let base: Base
     private let pending = Mutex<(@Sendable () async throws -> Void)?>(nil)
+    private let every = Mutex<(@Sendable (Int) async throws -> Void)?>(nil)
     private let transactions = Mutex(0)
     init(_ base: Base) { self.base = base }
 
     /// Runs `action` before the next transaction (once).
     func beforeNextTransaction(_ action: @escaping @Sendable () async throws -> Void) { pending.withLock { $0 = action } }
+    /// Runs `hook` before every transaction, with the transaction's number.
+    func onEveryTransaction(_ hook: @escaping @Sendable (Int) async throws -> Void) { every.withLock { $0 = hook } }
     var transactionCount: Int { transactions.withLock { $0 } }
 
     func get(_ key: [UInt8], at revision: Revision?) async throws -> KeyValue? { try await base.get(key, at: revision) }
     func list(prefix: [UInt8], at revision: Revision?) async throws -> ListResult { try await base.list(prefix: prefix, at: revision) }
     func transaction(_ transaction: Transaction) async throws -> TransactionResult {
-        transactions.withLock { $0 += 1 }
+        let number = transactions.withLock { count in
+            count += 1
+            return count
+        }
+        if let hook = every.withLock({ $0 }) { try await hook(number) }
         if let action = pending.withLock({ p in defer { p = nil }; return p }) { try await action() }
         return try await base.transaction(transaction)
     }
