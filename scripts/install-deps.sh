@@ -11,6 +11,10 @@ packages=(
   containernetworking-plugins
   openssl
   python3                # the namespace test harness's TCP/UDP listeners
+  python3-scapy python3-prometheus-client tcpdump   # raw packets, the metrics parser, captures
+  libmnl-dev libnl-route-3-dev                      # in-process netlink
+  podman crun runc busybox-static                   # a real container runtime and an image rootfs
+  docker.io                                         # dockerd for the libnetwork plugin
 )
 
 missing=()
