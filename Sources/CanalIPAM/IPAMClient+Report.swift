@@ -50,9 +50,12 @@ public struct IPAMCheckReport: Sendable {
     public var outsidePools: [String]
     /// Allocated addresses seen.
     public var allocatedCount: Int
+    /// Stored blocks, handles and affinities whose value does not parse (`key: reason`): left
+    /// out of the other checks, never rewritten.
+    public var corrupt: [String] = []
 
     /// Whether nothing is wrong.
-    public var isClean: Bool { duplicates.isEmpty && leaked.isEmpty && orphaned.isEmpty && outsidePools.isEmpty }
+    public var isClean: Bool { duplicates.isEmpty && leaked.isEmpty && orphaned.isEmpty && outsidePools.isEmpty && corrupt.isEmpty }
 }
 
 extension IPAMClient {
@@ -84,7 +87,13 @@ extension IPAMClient {
             let (pools, _) = try await loadPoolsAndReservations()
             var blocks: [CIDR: AllocationBlock] = [:]
             for family in [IPAddress.Family.v4, .v6] {
-                for (cidr, kv) in try await listBlocks(family) { blocks[cidr] = try self.block(kv) }
+                for (cidr, kv) in try await listBlocks(family) {
+                    do {
+                        blocks[cidr] = try self.block(kv)
+                    } catch {
+                        report.corrupt.append("\(kv.keyString): \(IPAMError.wrap(error).message)")
+                    }
+                }
             }
             var owners: [IPAddress: CIDR] = [:]
             var byHandle: [String: [String: Int]] = [:]
@@ -121,7 +130,11 @@ extension IPAMClient {
             }
             var handles: [String: IPAMHandle] = [:]
             for kv in try await store.list(prefix: IPAMKeys.handlePrefix.bytes).items {
-                handles[String(kv.keyString.dropFirst(IPAMKeys.handlePrefix.count))] = try IPAMHandle(json: kv.value)
+                do {
+                    handles[String(kv.keyString.dropFirst(IPAMKeys.handlePrefix.count))] = try IPAMHandle(json: kv.value)
+                } catch {
+                    report.corrupt.append("\(kv.keyString): \(IPAMError.wrap(error).message)")
+                }
             }
             for (id, counts) in byHandle.sorted(by: { $0.key < $1.key }) {
                 for (block, n) in counts.sorted(by: { $0.key < $1.key }) {
@@ -138,6 +151,7 @@ extension IPAMClient {
             for kv in try await store.list(prefix: IPAMKeys.hostAffinityRoot.bytes).items {
                 guard let (host, cidr) = IPAMKeys.parseAffinity(kv.keyString) else { continue }
                 guard let block = blocks[cidr] else {
+                    if report.corrupt.contains(where: { $0.hasPrefix(IPAMKeys.block(cidr) + ":") }) { continue }
                     report.orphaned.append("host \(host) has an affinity to the missing block \(cidr)")
                     continue
                 }
