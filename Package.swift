@@ -26,6 +26,7 @@ let package = Package(
         .executable(name: "canal-confd", targets: ["canal-confd"]),
         .executable(name: "canal-cni", targets: ["canal-cni"]),
         .executable(name: "canal-agent", targets: ["canal-agent"]),
+        .executable(name: "canal-controllers", targets: ["canal-controllers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -103,6 +104,16 @@ let package = Package(
                 "CanalToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Examples/canalctl",
+            swiftSettings: swiftSettings
+        ),
+        // kube-controllers' IPAM garbage collection in etcd mode: leaks after a grace period, dead nodes' blocks.
+        .executableTarget(
+            name: "canal-controllers",
+            dependencies: [
+                "CanalDatastore", "CanalIPAM", "CanalModel", "CanalToolSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Examples/canal-controllers",
             swiftSettings: swiftSettings
         ),
         // Running host commands, entering namespaces, logging and the etcd flags, shared by the tools (not a product).

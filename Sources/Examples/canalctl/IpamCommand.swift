@@ -8,7 +8,7 @@ import Foundation
 struct IpamCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ipam", abstract: "Show, assign, release and check IP address allocations (Calico block IPAM).",
-        subcommands: [Show.self, Assign.self, Release.self, Check.self, Configure.self])
+        subcommands: [Show.self, Assign.self, Release.self, Check.self, Split.self, Configure.self])
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Pool usage; with --show-blocks each block; with --ip who holds an address.")
@@ -168,17 +168,29 @@ struct IpamCommand: AsyncParsableCommand {
     }
 
     struct Release: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Release an address (--ip) or every address of a handle (--handle).")
+        static let configuration = CommandConfiguration(
+            abstract: "Release an address (--ip), every address of a handle (--handle), or the leaks of ipam check reports (--from-report).")
         @Option(name: .customLong("ip"), help: "The address to release.") var ip: String?
         @Option(name: .customLong("handle"), help: "The handle whose addresses to release.") var handle: String?
+        @Option(name: .customLong("from-report"), help: "An ipam check --output report: release what it found leaked (repeat: only what every report found).")
+        var reports: [String] = []
+        @Flag(name: .customLong("force"), help: "Accept reports written by another canalctl version.") var force = false
         @OptionGroup var datastore: DatastoreOptions
 
         func validate() throws {
-            guard (ip == nil) != (handle == nil) else { throw ValidationError("give exactly one of --ip and --handle") }
+            guard [ip != nil, handle != nil, !reports.isEmpty].filter({ $0 }).count == 1 else {
+                throw ValidationError("give exactly one of --ip, --handle and --from-report")
+            }
             if let ip, IPAddress(ip) == nil { throw ValidationError("'\(ip)' is not an IP address") }
         }
 
-        func run() async throws { try await runReporting(Runner(ip: ip.flatMap { IPAddress($0) }, handle: handle), datastore: datastore) }
+        func run() async throws {
+            if !reports.isEmpty {
+                try await runReporting(ReleaseFromReports(files: reports, force: force), datastore: datastore)
+                return
+            }
+            try await runReporting(Runner(ip: ip.flatMap { IPAddress($0) }, handle: handle), datastore: datastore)
+        }
 
         struct Runner: DatastoreCommand {
             var ip: IPAddress?
@@ -194,27 +206,6 @@ struct IpamCommand: AsyncParsableCommand {
                     if !result.unallocated.isEmpty { throw CommandError("IP address \(ip) is not assigned") }
                     print("Successfully released IP address \(ip)")
                 }
-            }
-        }
-    }
-
-    struct Check: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Report duplicate, leaked and orphaned allocations, and allocations outside every IP pool; exit 1 if any.")
-        @OptionGroup var datastore: DatastoreOptions
-
-        func run() async throws { try await runReporting(Runner(), datastore: datastore) }
-
-        struct Runner: DatastoreCommand {
-            func execute<Store: KeyValueStore>(_ client: ResourceClient<Store>) async throws {
-                let report = try await IPAMClient(store: client.store).check()
-                print("Checked \(report.allocatedCount) allocated addresses.")
-                for (title, items) in [("duplicate", report.duplicates), ("leaked", report.leaked), ("orphaned", report.orphaned)] {
-                    print("Found \(items.count) \(title) allocations.")
-                    for item in items { print("  \(item)") }
-                }
-                print("Found \(report.outsidePools.count) allocations outside every IP pool.")
-                for item in report.outsidePools { print("  \(item)") }
-                if !report.isClean { throw ExitCode(1) }
             }
         }
     }
