@@ -69,10 +69,12 @@ extension IPAMClient {
         if limits.isEmpty { limits = [options.defaultMaxBlocksPerHost] }
         let cap = limits.min()!
 
+        let namespaceLabels = try await namespaceLabels(for: request, pools: allPools)
         var plans: [FamilyPlan] = []
         for (family, count, requested) in [(IPAddress.Family.v4, request.ipv4, request.ipv4Pools), (.v6, request.ipv6, request.ipv6Pools)]
         where count > 0 {
-            let pools = try Self.selectPools(allPools, family: family, requested: requested, labels: labels, use: request.use)
+            let pools = try Self.selectPools(
+                allPools, family: family, requested: requested, labels: labels, use: request.use, namespaceLabels: namespaceLabels)
             var affinities: [(CIDR, KeyValue)] = []
             for kv in affinityList.items {
                 guard let (_, cidr) = IPAMKeys.parseAffinity(kv.keyString), cidr.family == family,
@@ -103,7 +105,8 @@ extension IPAMClient {
 
     /// The pools a request may use (Calico's `determinePools` and `filterPoolsByUse`).
     static func selectPools(
-        _ all: [Pool], family: IPAddress.Family, requested: [CIDR], labels: [String: String], use: IPPoolUse
+        _ all: [Pool], family: IPAddress.Family, requested: [CIDR], labels: [String: String], use: IPPoolUse,
+        namespaceLabels: [String: String] = [:]
     ) throws -> [Pool] {
         let ofFamily = all.filter { $0.family == family }
         if !requested.isEmpty {
@@ -115,7 +118,9 @@ extension IPAMClient {
                 return pool
             }.filter { $0.uses.contains(use) }
         }
-        return ofFamily.filter { !$0.disabled && $0.automatic && $0.selects(labels) && $0.uses.contains(use) }
+        return ofFamily.filter {
+            !$0.disabled && $0.automatic && $0.selects(labels) && $0.selectsNamespace(namespaceLabels) && $0.uses.contains(use)
+        }
     }
 
     private func assignFamily(

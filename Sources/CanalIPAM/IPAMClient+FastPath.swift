@@ -302,6 +302,8 @@ extension IPAMClient {
         _ request: AutoAssignRequest, owner: String, snapshot: inout HostSnapshot, handleKey: [UInt8]?, handleKV: KeyValue?,
         handle: IPAMHandle?, claimMisses: Int
     ) -> FastPlan? {
+        // Pools with a namespace selector are chosen per request, on the namespace's labels: the full path does.
+        guard !snapshot.pools.contains(where: { $0.namespaceSelector != nil }) else { return nil }
         var choices: [FastChoice] = []
         choices.reserveCapacity(2)
         var compares: [Transaction.Comparison] = []

@@ -258,6 +258,8 @@ struct Pool: Sendable {
     var automatic: Bool
     var uses: [IPPoolUse]
     var nodeSelector: Selector?
+    /// The pool's `namespaceSelector`, when it has one (nil: every namespace).
+    var namespaceSelector: Selector? = nil
 
     var family: IPAddress.Family { cidr.family }
     var blockCount: UInt128 { cidr.subnets(prefixLength: blockSize).count }
@@ -354,7 +356,7 @@ final class DecodeCache: Sendable {
         return Pool(
             name: name, cidr: cidr, blockSize: blockSize, disabled: spec.disabled,
             automatic: (spec.assignmentMode ?? .automatic) == .automatic, uses: spec.effectiveAllowedUses,
-            nodeSelector: selector)
+            nodeSelector: selector, namespaceSelector: Pool.namespaceSelector(spec.namespaceSelector))
     }
 }
 

@@ -23,12 +23,20 @@ public struct AutoAssignRequest: Sendable, Hashable {
     public var maxBlocksPerHost: Int
     /// The intended use; only pools allowing it are used.
     public var use: IPPoolUse
+    /// The namespace's labels, for pools' `namespaceSelector`; nil: read from the namespace's
+    /// profile `kns.<namespace>` (see ``namespace``) when some pool has a namespace selector.
+    public var namespaceLabels: [String: String]?
+    /// The workload's namespace (default: the `namespace` attribute).
+    public var namespace: String?
 
     /// Creates a request.
     public init(
         host: String, ipv4: Int = 1, ipv6: Int = 0, handle: String? = nil, attributes: [String: String] = [:],
-        ipv4Pools: [CIDR] = [], ipv6Pools: [CIDR] = [], maxBlocksPerHost: Int = 0, use: IPPoolUse = .workload
+        ipv4Pools: [CIDR] = [], ipv6Pools: [CIDR] = [], maxBlocksPerHost: Int = 0, use: IPPoolUse = .workload,
+        namespace: String? = nil, namespaceLabels: [String: String]? = nil
     ) {
+        self.namespace = namespace
+        self.namespaceLabels = namespaceLabels
         self.host = host
         self.ipv4 = ipv4
         self.ipv6 = ipv6
