@@ -36,7 +36,9 @@ extension IPAMClient {
             byBlock[cidr, default: [:]][ip] = request
         }
         let cidrs = byBlock.keys.sorted { $0.address < $1.address }
-        var blockKVs = try await getMany(cidrs.map { IPAMKeys.block($0).bytes })
+        // The blocks, and the config (its cooldown), in one read.
+        var blockKVs = try await getMany(cidrs.map { IPAMKeys.block($0).bytes } + [IPAMKeys.config.bytes])
+        let cooldown = try blockKVs.removeLast().map { kv throws(IPAMError) in try IPAMConfig(json: kv.value) }?.ipCooldownSeconds ?? 0
         var handleKVs: [String: KeyValue?] = [:]
         var budget = RetryBudget(limit: options.maxAttempts)
         while true {
@@ -79,7 +81,7 @@ extension IPAMClient {
                     continue
                 }
                 guard !ordinals.isEmpty else { continue }
-                block.release(ordinals: ordinals, clearSequenceNumbers: true)
+                block.releaseAddresses(ordinals: ordinals, cooldownSeconds: cooldown, now: Self.nowSeconds())
                 block.sequenceNumber &+= 1
                 released += ordinals.map { block.address(ordinal: $0) }
                 let delete = block.isEmpty && block.affinity == nil
@@ -140,12 +142,14 @@ extension IPAMClient {
         var budget = RetryBudget(limit: options.maxAttempts)
         var cidrs: [CIDR] = []
         var blockKVs: [KeyValue?] = []
+        var cooldown = 0
         var readBlocks = true
         while true {
             let handle = try IPAMHandle(json: handleKV.value)
             if readBlocks {
                 cidrs = handle.blocks.keys.compactMap { CIDR($0)?.network }.sorted { $0.address < $1.address }
-                blockKVs = try await getMany(cidrs.map { IPAMKeys.block($0).bytes })
+                blockKVs = try await getMany(cidrs.map { IPAMKeys.block($0).bytes } + [IPAMKeys.config.bytes])
+                cooldown = try blockKVs.removeLast().map { kv throws(IPAMError) in try IPAMConfig(json: kv.value) }?.ipCooldownSeconds ?? 0
                 readBlocks = false
             }
             var writes: [KeyWrite] = []
@@ -154,7 +158,11 @@ extension IPAMClient {
                 var block = try self.block(kv)
                 let ordinals = block.ordinals(handle: handleID)
                 guard !ordinals.isEmpty else { continue }
-                block.release(ordinals: ordinals, clearSequenceNumbers: false)
+                if cooldown > 0 {
+                    block.releaseAddresses(ordinals: ordinals, cooldownSeconds: cooldown, now: Self.nowSeconds())
+                } else {
+                    block.release(ordinals: ordinals, clearSequenceNumbers: false)
+                }
                 block.sequenceNumber &+= 1
                 let delete = block.isEmpty && block.affinity == nil
                 writes.append(KeyWrite(key: kv.key, expected: kv, value: delete ? nil : block.jsonBytes))

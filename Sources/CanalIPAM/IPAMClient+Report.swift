@@ -123,7 +123,7 @@ extension IPAMClient {
                     }
                     if let handle = block.attributes[index].sanitizedHandleID {
                         byHandle[handle, default: [:]][cidr.description, default: 0] += 1
-                    } else {
+                    } else if block.attributes[index].releasedAt == nil {  // one in cooldown has none
                         report.leaked.append("\(ip) in block \(cidr) has no handle")
                     }
                 }

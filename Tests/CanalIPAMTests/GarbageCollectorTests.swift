@@ -413,6 +413,35 @@ struct IPAMGarbageCollectorTests {
         #expect(scans.value >= 3)
     }
 
+    @Test("cooldown end to end: a released address stays out for ipCooldownSeconds, then the collector returns it", arguments: IPAMBackend.available)
+    func cooldownEndToEnd(backend: IPAMBackend) async throws {
+        try await backend.withStore { try await Self.cooldownBody($0) }
+    }
+
+    static func cooldownBody<S: KeyValueStore>(_ store: S) async throws {
+        try await addPool(store, name: "p", cidr: "10.1.0.0/30", blockSize: 30)
+        let ipam = IPAMClient.sequential(store)
+        await #expect(throws: IPAMError.self) { try await ipam.setConfig(IPAMConfig(ipCooldownSeconds: 1201)) }
+        try await ipam.setConfig(IPAMConfig(ipCooldownSeconds: 2))
+        let first = try await assignPod(ipam, node: "n1", pod: "a")
+        let released = try await ipam.releaseIPs([ReleaseRequest(address: first)])
+        #expect(released.released == [first])
+        let report = IPAMChecker(snapshot: try await ipam.snapshot()).report()
+        #expect(report.allocations.map(\.kind) == [.coolingDown] && report.notInUse.isEmpty)
+        #expect(try await store.get(Array(IPAMKeys.handle("k8s-pod-network.a").utf8)) == nil)
+        #expect(try await ipam.check().isClean)
+        var others: [IPAddress] = []
+        for i in 0..<3 { others.append(try await assignPod(ipam, node: "n1", pod: "b\(i)")) }
+        #expect(!others.contains(first))
+        let none = try await ipam.autoAssign(AutoAssignRequest(host: "n1", ipv4: 1, handle: "x", attributes: [:]))
+        #expect(none.addresses.isEmpty)  // the only free address is cooling down
+        try await Task.sleep(for: .milliseconds(2100))
+        var gc = collector(ipam, ManualClock())
+        #expect(try await gc.scan().cooledBlocks == [cidr("10.1.0.0/30")])
+        #expect(try await assignPod(ipam, node: "n1", pod: "c") == first)
+        #expect(try await ipam.check().isClean)
+    }
+
     @Test("cooldown: a released address stays out of the free list until its cooldown is over (Calico's ipCooldownSeconds)")
     func cooldown() throws {
         var block = AllocationBlock(cidr: cidr("10.1.0.0/30"), affinity: "host:n1", sequenceNumber: 1)

@@ -126,7 +126,11 @@ public struct IPAMConfig: Sendable, Hashable {
     public var maxBlocksPerHost: Int
     /// `kubeVirtVMAddressPersistence`, kept as read.
     public var kubeVirtVMAddressPersistence: String?
-    /// `ipCooldownSeconds`, kept as read (Canal releases immediately, as Calico ≤ v3.32).
+    /// `ipCooldownSeconds` (Calico v3.34): a released address stays allocated, marked `releasedAt`,
+    /// for this many seconds before it can be assigned again; 0 (the default) releases at once, as
+    /// Calico ≤ v3.32 does. Released addresses whose cooldown is over are returned to the free list
+    /// by the next release in their block and by ``IPAMGarbageCollector`` (assignment does not fold
+    /// it in, as Calico's read-time collection does).
     public var ipCooldownSeconds: Int
 
     /// Creates a configuration; the defaults are Calico's when no config is stored.
@@ -151,6 +155,9 @@ public struct IPAMConfig: Sendable, Hashable {
             throw IPAMError(.invalidArgument, "MaxBlocksPerHost requires StrictAffinity to be enabled")
         }
         if maxBlocksPerHost < 0 { throw IPAMError(.invalidArgument, "MaxBlocksPerHost must not be negative") }
+        if ipCooldownSeconds < 0 || ipCooldownSeconds > 1200 {
+            throw IPAMError(.invalidArgument, "IPCooldownSeconds must be between 0 and 1200 (Calico's cap), not \(ipCooldownSeconds)")
+        }
     }
 
     /// The JSON Calico writes (every field omitempty, mixed snake and camel case as Calico's).

@@ -215,22 +215,26 @@ struct IpamCommand: AsyncParsableCommand {
         @Option(name: .customLong("strictaffinity"), help: "true or false.") var strictAffinity: Bool?
         @Option(name: .customLong("max-blocks-per-host"), help: "The most blocks a host may own (0: no limit).") var maxBlocks: Int?
         @Option(name: .customLong("autoallocateblocks"), help: "true or false.") var autoAllocate: Bool?
+        @Option(name: .customLong("ip-cooldown-seconds"), help: "Seconds a released address waits before reuse (0-1200; 0: none).")
+        var cooldown: Int?
         @OptionGroup var datastore: DatastoreOptions
 
         func run() async throws {
-            try await runReporting(Runner(strict: strictAffinity, maxBlocks: maxBlocks, auto: autoAllocate), datastore: datastore)
+            try await runReporting(Runner(strict: strictAffinity, maxBlocks: maxBlocks, auto: autoAllocate, cooldown: cooldown), datastore: datastore)
         }
 
         struct Runner: DatastoreCommand {
             var strict: Bool?
             var maxBlocks: Int?
             var auto: Bool?
+            var cooldown: Int?
             func execute<Store: KeyValueStore>(_ client: ResourceClient<Store>) async throws {
                 let ipam = IPAMClient(store: client.store)
                 var config = try await ipam.config()
                 if let strict { config.strictAffinity = strict }
                 if let maxBlocks { config.maxBlocksPerHost = maxBlocks }
                 if let auto { config.autoAllocateBlocks = auto }
+                if let cooldown { config.ipCooldownSeconds = cooldown }
                 try await ipam.setConfig(config)
                 print("Successfully set StrictAffinity to: \(config.strictAffinity)")
             }
