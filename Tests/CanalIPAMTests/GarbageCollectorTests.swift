@@ -371,6 +371,22 @@ struct IPAMGarbageCollectorTests {
         #expect(try await ipam.check().isClean)
     }
 
+    @Test("no Node in the datastore at all: no host is judged dead")
+    func noNodesAtAll() async throws {
+        let store = memoryStore()
+        try await addPool(store, name: "p", cidr: "10.1.0.0/24", blockSize: 28)
+        let ipam = IPAMClient.sequential(store)
+        try await ipam.assignIP(ip("10.1.0.1"), handle: "tmp", attributes: ["node": "h"], host: "h")
+        try await ipam.releaseByHandle("tmp")
+        let clock = ManualClock()
+        var gc = collector(ipam, clock, grace: .seconds(1))
+        for _ in 0..<3 {
+            #expect(try await gc.scan().releasedBlocks.isEmpty)
+            clock.advance(by: .seconds(10))
+        }
+        #expect(try await store.get(Array(IPAMKeys.block(cidr("10.1.0.0/28")).utf8)) != nil)
+    }
+
     @Test("an unreadable WorkloadEndpoint stops leak judgement (its addresses are unknown)")
     func unreadableEndpoint() async throws {
         let store = memoryStore()

@@ -252,6 +252,7 @@ struct IPAMGarbageCollectionEtcdTests {
             try createPool(etcd, cidr: "10.60.0.0/24", blockSize: 28)
             let store = EtcdKeyValueStore(configuration: server.configuration())
             try await putNode(store, "gone")
+            try await putNode(store, "alive")
             let ipam = IPAMClient(store: store)
             try await ipam.assignIP(IPAddress("10.60.0.1")!, handle: "kept", attributes: ["node": "gone"], host: "gone")
             try await ipam.assignIP(IPAddress("10.60.0.17")!, handle: "tmp", attributes: ["node": "gone"], host: "gone")

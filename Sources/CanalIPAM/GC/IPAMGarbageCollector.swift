@@ -19,7 +19,8 @@ public import CanalModel
 ///   the last look, in the same transaction — an address whose endpoint a concurrent CNI ADD is
 ///   creating is never released.
 ///
-/// Hosts without a Node resource are dead: an empty block of theirs, seen empty on two scans the
+/// Hosts without a Node resource are dead (unless the datastore holds no Node at all: then nodes
+/// are not registered there, and none is judged dead): an empty block of theirs, seen empty on two scans the
 /// ``Configuration/emptyBlockGracePeriod`` apart, is deleted with its affinity (compare-and-swap
 /// on both, and only while still empty); a block still holding addresses is kept; when a dead
 /// host has no affinity left, its `/calico/ipam/v2/host/<node>` record goes too. Addresses in
@@ -134,7 +135,8 @@ public struct IPAMGarbageCollector<Store: KeyValueStore, C: Clock>: Sendable whe
         } else {
             try await collectLeaks(report, snapshot: snapshot, now: now, into: &out)
         }
-        if configuration.cleanUpMissingNodes, !snapshot.hasUnreadableUsers {
+        // A datastore with no Node at all does not register nodes: none of its hosts is judged dead.
+        if configuration.cleanUpMissingNodes, !snapshot.hasUnreadableUsers, !snapshot.nodes.isEmpty {
             try await cleanUpMissingNodes(snapshot, now: now, into: &out)
         }
         try await collectCooled(snapshot, into: &out)
