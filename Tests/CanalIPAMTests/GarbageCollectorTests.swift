@@ -371,6 +371,28 @@ struct IPAMGarbageCollectorTests {
         #expect(try await ipam.check().isClean)
     }
 
+    @Test("a live host's stale affinities (another host's block, pending without a block) are deleted after the grace period")
+    func staleAffinities() async throws {
+        let store = memoryStore()
+        try await addPool(store, name: "p", cidr: "10.1.0.0/24", blockSize: 28)
+        try await addNode(store, name: "a", labels: [:])
+        try await addNode(store, name: "b", labels: [:])
+        let ipam = IPAMClient.sequential(store)
+        try await ipam.assignIP(ip("10.1.0.1"), handle: "x", attributes: ["node": "a"], host: "a")
+        let foreign = cidr("10.1.0.0/28"), missing = cidr("10.1.0.32/28"), own = cidr("10.1.0.0/28")
+        try await store.put(Array(IPAMKeys.affinity(host: "b", cidr: foreign).utf8), value: BlockAffinity(state: .confirmed).jsonBytes)
+        try await store.put(Array(IPAMKeys.affinity(host: "b", cidr: missing).utf8), value: BlockAffinity(state: .pending).jsonBytes)
+        let clock = ManualClock()
+        var gc = collector(ipam, clock, grace: .seconds(60))
+        #expect(try await gc.scan().staleAffinities.isEmpty)
+        clock.advance(by: .seconds(60))
+        let scan = try await gc.scan()
+        #expect(Set(scan.staleAffinities.map(\.cidr)) == [foreign, missing] && scan.staleAffinities.allSatisfy { $0.host == "b" })
+        #expect(try await store.list(prefix: Array(IPAMKeys.host("b").utf8)).items.isEmpty)
+        #expect(try await store.get(Array(IPAMKeys.affinity(host: "a", cidr: own).utf8)) != nil)
+        #expect(try await ipam.check().isClean)
+    }
+
     @Test("no Node in the datastore at all: no host is judged dead")
     func noNodesAtAll() async throws {
         let store = memoryStore()

@@ -23,7 +23,9 @@ public import CanalModel
 /// are not registered there, and none is judged dead): an empty block of theirs, seen empty on two scans the
 /// ``Configuration/emptyBlockGracePeriod`` apart, is deleted with its affinity (compare-and-swap
 /// on both, and only while still empty); a block still holding addresses is kept; when a dead
-/// host has no affinity left, its `/calico/ipam/v2/host/<node>` record goes too. Addresses in
+/// host has no affinity left, its `/calico/ipam/v2/host/<node>` record goes too. A live host's
+/// stale affinity — to a block another host owns (or none), or pending with no block — is deleted
+/// after the same grace, only while it and the block are as seen. Addresses in
 /// Calico's cooldown whose time is over are returned to their block's free list (Calico's
 /// cold-IP backstop). A stored value that does not parse is reported and left alone; while any
 /// WorkloadEndpoint or Node does not parse, nothing is judged unused.
@@ -74,6 +76,8 @@ public struct IPAMGarbageCollector<Store: KeyValueStore, C: Clock>: Sendable whe
         public var changed: [IPAMLeakReport.Allocation] = []
         /// Dead hosts' empty blocks deleted (with their affinity), and affinities deleted.
         public var releasedBlocks: [(host: String, cidr: CIDR)] = []
+        /// Live hosts' stale affinities deleted (to a block another host owns, or pending with no block).
+        public var staleAffinities: [(host: String, cidr: CIDR)] = []
         /// Dead hosts whose IPAM record was removed.
         public var removedHosts: [String] = []
         /// Blocks whose cooled-down addresses were returned to the free list.
@@ -239,6 +243,29 @@ public struct IPAMGarbageCollector<Store: KeyValueStore, C: Clock>: Sendable whe
                 hostsKeepingAffinities.insert(affinity.host)
             }
         }
+        // Live hosts' stale affinities: to a block another host owns (or none), or pending with no
+        // block (a claim that crashed half way); deleted after the grace period if still so at the write.
+        for affinity in snapshot.affinities where snapshot.nodes[affinity.host] != nil {
+            let block = snapshot.blocks.first { $0.block.cidr == affinity.cidr }
+            let stale: Bool
+            if let block {
+                stale = block.block.affinity != "host:\(affinity.host)"
+            } else {
+                stale = affinity.state == .pending
+            }
+            guard stale else { continue }
+            let key = "stale:\(affinity.host)/\(affinity.cidr)/\(affinity.modRevision)"
+            seen.insert(key)
+            guard let first = emptySeen[key] else {
+                emptySeen[key] = now
+                continue
+            }
+            guard configuration.emptyBlockGracePeriod > .zero, first.duration(to: now) >= configuration.emptyBlockGracePeriod else { continue }
+            if try await ipam.deleteStaleAffinity(affinity, block: block) {
+                out.staleAffinities.append((affinity.host, affinity.cidr))
+                emptySeen[key] = nil
+            }
+        }
         emptySeen = emptySeen.filter { seen.contains($0.key) }
         for host in deadHosts.subtracting(hostsKeepingAffinities).sorted() {
             if try await ipam.removeHostRecordIfBare(host) { out.removedHosts.append(host) }
@@ -268,6 +295,17 @@ extension IPAMClient {
             guard let kv = try await store.get(IPAMKeys.affinity(host: host, cidr: cidr).bytes) else { return false }
             return try await releaseAffinity(kv, host: host, block: cidr, requireEmpty: true)
         }
+    }
+
+    /// Deletes a stale affinity, only while it and its block (or the block's absence) are as the
+    /// snapshot read them. Returns whether it was deleted.
+    func deleteStaleAffinity(_ affinity: IPAMSnapshot.Affinity, block: IPAMSnapshot.Block?) async throws(IPAMError) -> Bool {
+        let key = IPAMKeys.affinity(host: affinity.host, cidr: affinity.cidr).bytes
+        let blockKey = IPAMKeys.block(affinity.cidr).bytes
+        let blockCompare: Transaction.Comparison = block.map { .modRevision(blockKey, is: $0.modRevision) } ?? .absent(blockKey)
+        let result = try await run(Transaction(
+            if: [.modRevision(key, is: affinity.modRevision), blockCompare], then: [.delete(key: key)], returnsPreviousValues: false))
+        return result.succeeded
     }
 
     /// Deletes `/calico/ipam/v2/host/<host>` when the host has no affinity left (one transaction:

@@ -113,6 +113,7 @@ struct CanalControllers: AsyncParsableCommand {
         }
         for a in report.keptInUse { Log.info("\(a.address) is in use again: kept") }
         for (host, cidr) in report.releasedBlocks { Log.info("released block \(cidr) of the missing node \(host)") }
+        for (host, cidr) in report.staleAffinities { Log.info("deleted the stale affinity of \(host) to block \(cidr)") }
         for host in report.removedHosts { Log.info("removed the IPAM record of the missing node \(host)") }
         for cidr in report.cooledBlocks { Log.info("returned the cooled-down addresses of block \(cidr)") }
         Log.info(
