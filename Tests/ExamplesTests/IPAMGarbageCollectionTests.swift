@@ -92,9 +92,10 @@ struct IPAMLeakEndToEndTests {
                 #expect(check.stdout.contains("namespace=shop,node=node-1,pod=leaky"), "\(check.stdout)")
                 let json = try canalctl(["ipam", "check", "-o", "json"], etcd: etcd)
                 let report = try JSONValue(parsing: json.stdout)
-                let entry = report["allocations"]?[leaked.description]
-                #expect(entry == nil ? false : "\(entry!.jsonText)".contains("\"handle\":\"\(handle)\""), "\(json.stdout)")
-                #expect("\(report["allocations"]?[live.description]?.jsonText ?? "")".contains("\"inUse\":true"))
+                let leakedEntry = report["allocations"]?[leaked.description]?.jsonText ?? ""
+                let liveEntry = report["allocations"]?[live.description]?.jsonText ?? ""
+                #expect(leakedEntry.contains("\"handle\":\"\(handle)\"") && leakedEntry.contains("\"inUse\":false"), "\(json.stdout)")
+                #expect(liveEntry.contains("\"inUse\":true"), "\(json.stdout)")
                 let file = try String(contentsOfFile: reportFile, encoding: .utf8)
                 #expect(file.contains(handle) && file.contains("\"revision\""))
 

@@ -1,4 +1,4 @@
-public import CanalDatastore
+import CanalDatastore
 import CanalModel
 
 /// The outcome of ``IPAMClient/releaseFromReports(_:)``.

@@ -1,5 +1,5 @@
 public import CanalDatastore
-public import CanalModel
+import CanalModel
 
 /// The outcome of ``IPAMClient/releaseUnused(_:)``.
 public struct UnusedReleaseResult: Sendable {
