@@ -20,10 +20,18 @@ struct FlannelPlugin {
     func add() throws(CNIError) -> String {
         let subnets = try readSubnetFile()
         let delegate = JSONValue.object(config.delegateConfig(subnets: subnets)).jsonText
-        try saveScratch(delegate)
         let type = config.delegateType
-        let out = try Delegate.run(type, command: .add, config: Array(delegate.utf8), path: invocation.path)
+        _ = try Delegate.find(type, path: invocation.path)
+        try saveScratch(delegate)
+        let out: SpawnOutput
+        do {
+            out = try Delegate.run(type, command: .add, config: Array(delegate.utf8), path: invocation.path)
+        } catch {
+            unlink(scratchPath)
+            throw error
+        }
         guard out.status == 0 else {
+            // The kept config stays when the rollback fails too: the runtime's DEL needs it.
             let error = Delegate.error(type, out)
             let rollback = try? Delegate.run(type, command: .del, config: Array(delegate.utf8), path: invocation.path)
             if rollback?.status == 0 { unlink(scratchPath) }
@@ -98,10 +106,16 @@ struct FlannelPlugin {
 /// Runs a delegate plugin found in `CNI_PATH`, as `invoke.DelegateAdd`/`DelegateDel` do: the same
 /// environment with `CNI_COMMAND` set, the config on standard input.
 enum Delegate {
-    static func run(_ type: String, command: CNICommand, config: [UInt8], path: [String]) throws(CNIError) -> SpawnOutput {
+    /// The first executable `type` in `path`; ``CNIError`` 7 when there is none.
+    static func find(_ type: String, path: [String]) throws(CNIError) -> String {
         guard let plugin = path.map({ $0 + "/" + type }).first(where: { access($0, X_OK) == 0 }) else {
             throw .invalidConfig("failed to find plugin \"\(type)\" in path \(path)")
         }
+        return plugin
+    }
+
+    static func run(_ type: String, command: CNICommand, config: [UInt8], path: [String]) throws(CNIError) -> SpawnOutput {
+        let plugin = try find(type, path: path)
         do throws(SpawnFailure) {
             return try Spawn.run([plugin], input: config, environment: ["CNI_COMMAND": command.rawValue])
         } catch {
