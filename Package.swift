@@ -25,6 +25,7 @@ let package = Package(
         .executable(name: "canal-flanneld", targets: ["canal-flanneld"]),
         .executable(name: "canal-confd", targets: ["canal-confd"]),
         .executable(name: "canal-cni", targets: ["canal-cni"]),
+        .executable(name: "canal-flannel", targets: ["canal-flannel"]),
         .executable(name: "canal-agent", targets: ["canal-agent"]),
         .executable(name: "canal-controllers", targets: ["canal-controllers"]),
     ],
@@ -95,6 +96,13 @@ let package = Package(
             name: "canal-cni",
             dependencies: ["CanalCNI", "CanalModel", "CanalDatastore", "CanalIPAM", "CanalToolSupport"],
             path: "Sources/Examples/canal-cni",
+            swiftSettings: swiftSettings
+        ),
+        // flannel's CNI plugin role: subnet.env → a delegate config (default canal-cni) with host-local IPAM.
+        .executableTarget(
+            name: "canal-flannel",
+            dependencies: ["CanalCNI", "CanalModel", "CanalToolSupport"],
+            path: "Sources/Examples/canal-flannel",
             swiftSettings: swiftSettings
         ),
         .executableTarget(

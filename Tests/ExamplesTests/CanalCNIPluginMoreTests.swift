@@ -203,15 +203,15 @@ extension CanalCNIPluginTests {
                 let subnetFile = scratch.appendingPathComponent("subnet.env").path
                 try FlannelSubnetEnvironment(network: CIDR("198.19.0.0/16")!, subnet: CIDR("198.19.9.0/24")!, mtu: 1450, ipMasquerade: true)
                     .write(to: subnetFile)
-                let wrapper = FlannelCNIWrapper(
-                    name: "canal", cniVersion: "1.0.0", subnetFile: subnetFile, dataDirectory: scratch.appendingPathComponent("flannel").path,
-                    delegate: JSONObject([("type", .string("canal-cni")), ("etcd_endpoints", .string(etcd)), ("nodename", .string("node-1")),
-                                          ("include_default_routes", .bool(true))]),
-                    ipam: JSONObject([("dataDir", .string(scratch.appendingPathComponent("host-local").path))]))
+                let flannelConfig = """
+                    {"cniVersion":"1.0.0","name":"canal","type":"canal-flannel","subnetFile":"\(subnetFile)",
+                     "dataDir":"\(scratch.appendingPathComponent("flannel").path)",
+                     "delegate":{"etcd_endpoints":"\(etcd)","nodename":"node-1","include_default_routes":true},
+                     "ipam":{"dataDir":"\(scratch.appendingPathComponent("host-local").path)"}}
+                    """
                 let args2 = "IgnoreUnknown=1;K8S_POD_NAMESPACE=vault;K8S_POD_NAME=db"
-                let add2 = try wrapper.add(containerID: "agentdb00002") { config in
-                    try Call(node: node, command: "ADD", containerID: "agentdb00002", netns: ns2, args: args2, config: config).run()
-                }
+                let add2 = try Call(node: node, command: "ADD", containerID: "agentdb00002", netns: ns2, args: args2, config: flannelConfig,
+                                    plugin: "canal-flannel").run()
                 #expect(add2.status == 0, "\(add2.stdout) \(add2.stderr)")
                 let web = try #require(Self.address(add1.json)), db = try #require(Self.address(add2.json))
 
@@ -255,9 +255,8 @@ extension CanalCNIPluginTests {
                 #expect(agent.stop(grace: .seconds(30)) == 0, "\(agentLog().suffix(2000))")
                 let del1 = try Call(node: node, command: "DEL", containerID: "agentweb0001", netns: ns1, args: args1, config: config1).run()
                 #expect(del1.status == 0, "\(del1.stdout)")
-                #expect(try wrapper.del(containerID: "agentdb00002") { config in
-                    try Call(node: node, command: "DEL", containerID: "agentdb00002", netns: ns2, args: args2, config: config).run().status == 0
-                })
+                #expect(try Call(node: node, command: "DEL", containerID: "agentdb00002", netns: ns2, args: args2, config: flannelConfig,
+                                 plugin: "canal-flannel").run().status == 0)
                 #expect(try Self.caliLinks(node).isEmpty)
             }
         }

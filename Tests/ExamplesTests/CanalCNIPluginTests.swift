@@ -22,12 +22,15 @@ struct CanalCNIPluginTests {
         var args = ""
         var config: String
         var removing: [String] = []
+        /// The plugin to run: canal-cni, or canal-flannel delegating to it.
+        var plugin = "canal-cni"
 
         func run() throws -> (status: Int32, json: JSONValue?, stdout: String, stderr: String) {
+            // Debian's plugins, then the built ones (canal-flannel finds its delegate canal-cni there).
             var env = ["CNI_COMMAND": command, "CNI_CONTAINERID": containerID, "CNI_NETNS": netns, "CNI_IFNAME": ifName,
-                       "CNI_PATH": "/usr/lib/cni", "CNI_ARGS": args]
+                       "CNI_PATH": "/usr/lib/cni:" + ToolRunner.binDirectory.path, "CNI_ARGS": args]
             for k in removing { env[k] = nil }
-            let out = try ToolRunner.run("canal-cni", [], stdin: config, environment: env,
+            let out = try ToolRunner.run(plugin, [], stdin: config, environment: env,
                                          launcher: ["ip", "netns", "exec", node.namespace], removing: removing + ["DATASTORE_TYPE", "ETCD_ENDPOINTS"])
             return (out.status, try? JSONValue(parsing: out.stdout), out.stdout, out.stderr)
         }
@@ -35,7 +38,7 @@ struct CanalCNIPluginTests {
 
     static func requirePrerequisites() throws -> Bool {
         if FileManager.default.isExecutableFile(atPath: hostLocal) { return true }
-        if KernelTestGate.isCI { throw FlannelCNIWrapper.Failure(description: "\(hostLocal) is missing (containernetworking-plugins)") }
+        if KernelTestGate.isCI { throw ToolRunnerError(description: "\(hostLocal) is missing (containernetworking-plugins)") }
         return false
     }
 
@@ -99,22 +102,27 @@ struct CanalCNIPluginTests {
                 let subnetFile = scratch.appendingPathComponent("subnet.env").path
                 try FlannelSubnetEnvironment(network: CIDR("198.19.0.0/16")!, subnet: CIDR("198.19.5.0/24")!, mtu: 1450, ipMasquerade: true)
                     .write(to: subnetFile)
-                let wrapper = FlannelCNIWrapper(
-                    name: "canal", cniVersion: "0.4.0", subnetFile: subnetFile, dataDirectory: scratch.appendingPathComponent("flannel").path,
-                    delegate: JSONObject([("type", .string("canal-cni")), ("etcd_endpoints", .string(etcd)), ("nodename", .string("node-1")),
-                                          ("include_default_routes", .bool(true))]),
-                    ipam: JSONObject([("dataDir", .string(scratch.appendingPathComponent("host-local").path))]))
-                let delegate = try wrapper.delegateConfig()
+                let flannelData = scratch.appendingPathComponent("flannel").path
+                let flannelConfig = """
+                    {"cniVersion":"0.4.0","name":"canal","type":"canal-flannel","subnetFile":"\(subnetFile)","dataDir":"\(flannelData)",
+                     "delegate":{"etcd_endpoints":"\(etcd)","nodename":"node-1","include_default_routes":true},
+                     "ipam":{"dataDir":"\(scratch.appendingPathComponent("host-local").path)"}}
+                    """
+                let cid2 = "c2bbbbbbbbbbbbbb"
+                let args2 = "IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=db-0"
+                let add2 = try Call(node: node, command: "ADD", containerID: cid2, netns: ns2, args: args2, config: flannelConfig,
+                                    plugin: "canal-flannel").run()
+                #expect(add2.status == 0, "\(add2.stdout) \(add2.stderr)")
+                // The delegate config canal-flannel kept for DEL: canal-cni, host-local over the host's subnet.
+                let savedText = try String(contentsOfFile: flannelData + "/" + cid2, encoding: .utf8)
+                let delegate = try JSONValue(parsing: Array(savedText.utf8))
+                #expect(delegate["type"] == .string("canal-cni"))
+                #expect(delegate["ipam"]?["type"] == .string("host-local"))
                 #expect(delegate["ipam"]?["ranges"]?.jsonText == #"[[{"subnet":"198.19.5.0/24"}]]"#)
                 #expect(delegate["ipam"]?["routes"]?.jsonText == #"[{"dst":"198.19.0.0/16"}]"#)
                 #expect(delegate["mtu"] == .number("1450"))
                 #expect(delegate["ipMasq"] == .bool(false))
-                let cid2 = "c2bbbbbbbbbbbbbb"
-                let args2 = "IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=db-0"
-                let add2 = try wrapper.add(containerID: cid2) { config in
-                    try Call(node: node, command: "ADD", containerID: cid2, netns: ns2, args: args2, config: config).run()
-                }
-                #expect(add2.status == 0, "\(add2.stdout) \(add2.stderr)")
+                #expect(try FileManager.default.attributesOfItem(atPath: flannelData + "/" + cid2)[.posixPermissions] as? Int == 0o600)
                 let ip2 = try #require(Self.address(add2.json))
                 #expect(ip2 == "198.19.5.2", "host-local's first address in the subnet")
                 #expect(add2.json?["ips"]?.jsonText.contains(#""version":"4""#) == true, "0.4.0 result shape")
@@ -180,7 +188,7 @@ struct CanalCNIPluginTests {
                                       config: try withPrev(config1, add1.stdout)).run()
                 #expect(check1.status == 0, "\(check1.stdout)")
                 let check2 = try Call(node: node, command: "CHECK", containerID: cid2, netns: ns2, args: args2,
-                                      config: try withPrev(try wrapper.delegateConfig().jsonText, add2.stdout)).run()
+                                      config: try withPrev(flannelConfig, add2.stdout), plugin: "canal-flannel").run()
                 #expect(check2.status == 0, "\(check2.stdout)")
                 // CHECK notices a removed host route.
                 try node.exec(["ip", "route", "del", ip1])
@@ -197,10 +205,10 @@ struct CanalCNIPluginTests {
                 for _ in 0..<2 {
                     let del1 = try Call(node: node, command: "DEL", containerID: cid1, netns: ns1, args: args1, config: config1).run()
                     #expect(del1.status == 0, "\(del1.stdout)")
-                    let del2 = try wrapper.del(containerID: cid2) { config in
-                        try Call(node: node, command: "DEL", containerID: cid2, netns: ns2, args: args2, config: config).run().status == 0
-                    }
-                    #expect(del2)
+                    let del2 = try Call(node: node, command: "DEL", containerID: cid2, netns: ns2, args: args2, config: flannelConfig,
+                                        plugin: "canal-flannel").run()
+                    #expect(del2.status == 0, "\(del2.stdout)")
+                    #expect(!FileManager.default.fileExists(atPath: flannelData + "/" + cid2), "the kept config is removed by DEL")
                 }
                 #expect(try await Self.keys(store, "/calico/ipam/v2/handle/").isEmpty)
                 #expect(try await Self.keys(store, "/calico/resources/v3/projectcalico.org/workloadendpoints/").isEmpty)
