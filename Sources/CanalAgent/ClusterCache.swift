@@ -10,7 +10,7 @@ struct ClusterCache: Sendable {
     /// Kinds the agent watches.
     static let kinds: [ResourceKind] = [
         .workloadEndpoint, .hostEndpoint, .profile, .tier, .networkPolicy, .globalNetworkPolicy,
-        .networkSet, .globalNetworkSet, .felixConfiguration,
+        .networkSet, .globalNetworkSet, .felixConfiguration, .ipPool,
     ]
 
     private(set) var resources: [String: any AnyResource] = [:]
@@ -23,6 +23,10 @@ struct ClusterCache: Sendable {
     /// Whether a FelixConfiguration changed since the last ``takeChanges()`` (the dataplane
     /// settings may differ: the compiler session must start over).
     private var configurationChanged = false
+    /// Bumped when a resource host networking reads changes (``networkKinds``).
+    private(set) var networkGeneration = 0
+    /// Kinds host networking reads (not the policy compiler).
+    static let networkKinds: Set<ResourceKind> = [.ipPool, .felixConfiguration]
 
     /// Applies one update; returns a problem to log, if any.
     mutating func apply(_ update: SyncUpdate) -> String? {
@@ -54,6 +58,8 @@ struct ClusterCache: Sendable {
     }
 
     private mutating func record(_ change: ClusterChange, kind: ResourceKind) {
+        if Self.networkKinds.contains(kind) { networkGeneration += 1 }
+        if kind == .ipPool { return }
         if kind == .felixConfiguration {
             configurationChanged = true
         } else {
@@ -72,14 +78,22 @@ struct ClusterCache: Sendable {
 
     /// The compiler's input.
     func clusterState() -> ClusterState {
-        ClusterState(resources: resources.keys.sorted().map { resources[$0]! })
+        ClusterState(resources: resources.keys.sorted().compactMap { key in
+            let resource = resources[key]!
+            return resource.kind == .ipPool ? nil : resource
+        })
     }
 
     /// The dataplane settings: the node's `node.<name>` FelixConfiguration, else `default`.
     func dataplaneConfiguration(node: String) throws(PolicyCompileError) -> DataplaneConfiguration {
-        let configs = resources.values.compactMap { $0 as? FelixConfiguration }
-        guard let config = configs.first(where: { $0.metadata.name == "node.\(node)" })
-            ?? configs.first(where: { $0.metadata.name == "default" }) else { return .default }
+        guard let config = felixConfiguration(node: node) else { return .default }
         return try DataplaneConfiguration(config.spec)
+    }
+
+    /// The node's `node.<name>` FelixConfiguration, else `default`, if any.
+    func felixConfiguration(node: String) -> FelixConfiguration? {
+        let configs = resources.values.compactMap { $0 as? FelixConfiguration }
+        return configs.first(where: { $0.metadata.name == "node.\(node)" })
+            ?? configs.first(where: { $0.metadata.name == "default" })
     }
 }
