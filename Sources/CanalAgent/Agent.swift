@@ -126,7 +126,7 @@ public struct Agent<Store: KeyValueStore>: Sendable {
             _ = try await dataplane.sync(v4: empty.ipv4, v6: empty.ipv6, readBack: true)
             logger.info("no Canal state in the kernel: workload traffic is dropped until the policy is applied")
         }
-        let syncer = Syncer(store: store, kinds: ClusterCache.kinds)
+        let syncer = Syncer(store: store, prefixes: ClusterCache.kinds.map { ResourceKey.prefix(kind: $0) } + ClusterCache.rawPrefixes)
         let box = Box()
         box.state.withLock { $0.nextRefresh = .now + configuration.refreshInterval }
         let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
