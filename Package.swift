@@ -77,7 +77,7 @@ let package = Package(
         // The per-host policy agent's engine: datastore view, kernel read-back, delta planning, apply order.
         .target(
             name: "CanalAgent",
-            dependencies: ["CanalDatastore", "CanalModel", "CanalPolicy", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CanalDatastore", "CanalIPAM", "CanalModel", "CanalPolicy", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

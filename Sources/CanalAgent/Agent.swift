@@ -126,7 +126,7 @@ public struct Agent<Store: KeyValueStore>: Sendable {
             _ = try await dataplane.sync(v4: empty.ipv4, v6: empty.ipv6, readBack: true)
             logger.info("no Canal state in the kernel: workload traffic is dropped until the policy is applied")
         }
-        let syncer = Syncer(store: store, kinds: ClusterCache.kinds)
+        let syncer = Syncer(store: store, prefixes: ClusterCache.kinds.map { ResourceKey.prefix(kind: $0) } + ClusterCache.rawPrefixes)
         let box = Box()
         box.state.withLock { $0.nextRefresh = .now + configuration.refreshInterval }
         let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -192,6 +192,7 @@ public struct Agent<Store: KeyValueStore>: Sendable {
                         wake.yield()
                     }
                 }
+                group.addTask { try await workloadNetworkingLoop(box: box) }
                 group.addTask { [dataplane] in
                     var dataplane = dataplane
                     try await applyLoop(wakeups: wakeups, wake: wake, requestRead: requestRead, box: box,
@@ -219,11 +220,15 @@ public struct Agent<Store: KeyValueStore>: Sendable {
         var scope: ChangeScope?
         var compiledGeneration = -1
         var compileError: String?
+        // Host networking's rules (outgoing NAT), merged into the compiled policy before each sync.
+        var network: HostNetworkRules?, appliedNetwork: HostNetworkRules?
+        var networkGeneration = -1
+        var networkError: String?
         var retry = configuration.minimumRetryInterval
         var readInFlight = false, readWanted = false
         for await _ in wakeups {
             let rebuildWanted = session == nil || compileError != nil
-            let (snapshot, status, everInSync, readBackDue, reading) = box.state.withLock { state in
+            let (snapshot, status, everInSync, readBackDue, reading, networkUpdate) = box.state.withLock { state in
                 defer {
                     state.readBackDue = false
                     state.reading = nil
@@ -234,7 +239,23 @@ public struct Agent<Store: KeyValueStore>: Sendable {
                     snapshot = Snapshot(generation: state.cache.generation, changes: changes,
                                         cache: rebuildWanted || configurationChanged ? state.cache : nil)
                 }
-                return (snapshot, state.status, state.everInSync, state.readBackDue, state.reading)
+                var networkUpdate: (Int, Result<HostNetworkRules, PolicyCompileError>)?
+                if state.everInSync && state.cache.networkGeneration != networkGeneration {
+                    networkUpdate = (state.cache.networkGeneration,
+                                     Result { () throws(PolicyCompileError) in try HostNetworkRules(state.cache, node: configuration.node) })
+                }
+                return (snapshot, state.status, state.everInSync, state.readBackDue, state.reading, networkUpdate)
+            }
+            if let (generation, result) = networkUpdate {
+                networkGeneration = generation
+                switch result {
+                case .success(let rules):
+                    network = rules
+                    networkError = nil
+                case .failure(let error):
+                    networkError = error.description
+                    logger.error("host networking of node \(configuration.node): \(error); keeping its last good rules")
+                }
             }
             // A read-back is adopted only if nothing was written while it was taken.
             if let reading {
@@ -289,7 +310,9 @@ public struct Agent<Store: KeyValueStore>: Sendable {
                 continue
             }
             do {
-                var report = try await dataplane.sync(v4: target.v4, v6: target.v6, scope: scope)
+                let desired = network.map { $0.merged(into: target) } ?? target
+                var report = try await dataplane.sync(v4: desired.v4, v6: desired.v6, scope: network == appliedNetwork ? scope : nil)
+                appliedNetwork = network
                 report.compileDuration = compileDuration
                 scope = ChangeScope()
                 retry = configuration.minimumRetryInterval
@@ -305,6 +328,7 @@ public struct Agent<Store: KeyValueStore>: Sendable {
                 }
                 let undecodable = box.state.withLock { $0.cache.undecodable.keys.sorted() }
                 let problems = (compileError.map { ["policy does not compile: \($0)"] } ?? [])
+                    + (networkError.map { ["host networking: \($0)"] } ?? [])
                     + (undecodable.isEmpty ? [] : ["undecodable: \(undecodable.joined(separator: ", "))"])
                 let inSync = status == .inSync && problems.isEmpty
                 health.write(inSync: inSync, detail: inSync ? "in sync" : (problems.first ?? "datastore \(status)"))
@@ -317,6 +341,36 @@ public struct Agent<Store: KeyValueStore>: Sendable {
                 retry = min(retry * 2, configuration.maximumRetryInterval)
                 wake.yield()
             }
+        }
+    }
+
+    /// Keeps the local workloads' routes and rp_filter in place (``WorkloadNetworking``): after
+    /// each change of the cache, and every refresh interval (repairing what was changed behind
+    /// the agent's back). Failures are logged and retried at the next pass.
+    private func workloadNetworkingLoop(box: Box) async throws {
+        let networking = WorkloadNetworking(tools: configuration.tools, logger: logger)
+        var seen = -1
+        var nextPass = ContinuousClock.now
+        while true {
+            let (generation, desired) = box.state.withLock { state -> (Int, [String: WorkloadNetworking.Interface]?) in
+                guard state.everInSync else { return (-1, nil) }
+                let changed = state.cache.generation != seen
+                return (state.cache.generation, changed || ContinuousClock.now >= nextPass
+                    ? WorkloadNetworking.desired(state.cache, node: configuration.node) : nil)
+            }
+            if let desired {
+                seen = generation
+                nextPass = .now + configuration.refreshInterval
+                do {
+                    let report = try await networking.reconcile(desired)
+                    if report != WorkloadNetworking.Report() {
+                        logger.info("workload networking: \(report.routesRepaired) routes repaired, rp_filter set on \(report.rpFilterSet) interfaces")
+                    }
+                } catch {
+                    logger.error("cannot program the workloads' routes or rp_filter: \(error)")
+                }
+            }
+            try await Task.sleep(for: .milliseconds(100))
         }
     }
 

@@ -1,4 +1,5 @@
 import CanalDatastore
+import CanalIPAM
 import CanalModel
 import CanalPolicy
 
@@ -10,8 +11,14 @@ struct ClusterCache: Sendable {
     /// Kinds the agent watches.
     static let kinds: [ResourceKind] = [
         .workloadEndpoint, .hostEndpoint, .profile, .tier, .networkPolicy, .globalNetworkPolicy,
-        .networkSet, .globalNetworkSet, .felixConfiguration,
+        .networkSet, .globalNetworkSet, .felixConfiguration, .ipPool, .node,
     ]
+
+    /// The raw key prefixes the agent watches besides the kinds: every host's block affinities.
+    static let rawPrefixes = [IPAMKeys.hostAffinityRoot]
+
+    /// Every confirmed block affinity, by key: the host and the block.
+    private(set) var affinities: [String: (host: String, block: CIDR)] = [:]
 
     private(set) var resources: [String: any AnyResource] = [:]
     /// Keys whose latest value could not be decoded, with the reason.
@@ -23,9 +30,23 @@ struct ClusterCache: Sendable {
     /// Whether a FelixConfiguration changed since the last ``takeChanges()`` (the dataplane
     /// settings may differ: the compiler session must start over).
     private var configurationChanged = false
+    /// Bumped when a resource host networking reads changes (``networkKinds``).
+    private(set) var networkGeneration = 0
+    /// Kinds host networking reads (not the policy compiler).
+    static let networkKinds: Set<ResourceKind> = [.ipPool, .felixConfiguration, .node]
 
     /// Applies one update; returns a problem to log, if any.
     mutating func apply(_ update: SyncUpdate) -> String? {
+        if let (host, block) = IPAMKeys.parseAffinity(update.key) {
+            generation += 1
+            networkGeneration += 1
+            var confirmed = false
+            if update.kind == .put, let value = try? BlockAffinity(json: update.value?.value ?? []) {
+                confirmed = value.state == .confirmed && !value.deleted
+            }
+            affinities[update.key] = confirmed ? (host, block) : nil
+            return nil
+        }
         if update.kind == .delete { return delete(update.key) }
         return put(update.key, update.resource, error: update.error.map { "\($0)" } ?? "not a resource")
     }
@@ -54,6 +75,8 @@ struct ClusterCache: Sendable {
     }
 
     private mutating func record(_ change: ClusterChange, kind: ResourceKind) {
+        if Self.networkKinds.contains(kind) { networkGeneration += 1 }
+        if kind == .ipPool || kind == .node { return }
         if kind == .felixConfiguration {
             configurationChanged = true
         } else {
@@ -72,14 +95,22 @@ struct ClusterCache: Sendable {
 
     /// The compiler's input.
     func clusterState() -> ClusterState {
-        ClusterState(resources: resources.keys.sorted().map { resources[$0]! })
+        ClusterState(resources: resources.keys.sorted().compactMap { key in
+            let resource = resources[key]!
+            return resource.kind == .ipPool || resource.kind == .node ? nil : resource
+        })
     }
 
     /// The dataplane settings: the node's `node.<name>` FelixConfiguration, else `default`.
     func dataplaneConfiguration(node: String) throws(PolicyCompileError) -> DataplaneConfiguration {
-        let configs = resources.values.compactMap { $0 as? FelixConfiguration }
-        guard let config = configs.first(where: { $0.metadata.name == "node.\(node)" })
-            ?? configs.first(where: { $0.metadata.name == "default" }) else { return .default }
+        guard let config = felixConfiguration(node: node) else { return .default }
         return try DataplaneConfiguration(config.spec)
+    }
+
+    /// The node's `node.<name>` FelixConfiguration, else `default`, if any.
+    func felixConfiguration(node: String) -> FelixConfiguration? {
+        let configs = resources.values.compactMap { $0 as? FelixConfiguration }
+        return configs.first(where: { $0.metadata.name == "node.\(node)" })
+            ?? configs.first(where: { $0.metadata.name == "default" })
     }
 }

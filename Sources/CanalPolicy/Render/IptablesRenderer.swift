@@ -234,6 +234,8 @@ public struct IptablesRenderer: Sendable {
         case .setMark(let value, let mask): "--jump MARK --set-mark \(hex(value))/\(hex(mask))"
         case .log(let prefix): "--jump LOG --log-prefix \"\(sanitizedComment(prefix))\" --log-level 5"
         case .notrack: "--jump CT --notrack"
+        case .masquerade: "--jump MASQUERADE"
+        case .snat(let address): "--jump SNAT --to-source \(address)"
         }
     }
 

@@ -166,7 +166,8 @@ public struct NftablesRenderer: Sendable {
 
     private func baseChainHeader(_ table: TableName, _ kernelChain: String) -> String {
         let hook = table.kernelChains.first { $0.name == kernelChain }?.hook ?? kernelChain.lowercased()
-        return "type filter hook \(hook) priority \(table.nftPriority); policy accept;"
+        let base = table.nftBaseChain(hook: hook)
+        return "type \(base.type) hook \(hook) priority \(base.priority); policy accept;"
     }
 
     private func baseChains(_ table: Table) -> [KernelChainHooks] {
@@ -372,6 +373,8 @@ public struct NftablesRenderer: Sendable {
             mask == .max ? "meta mark set \(hex8(value))" : "meta mark set meta mark & \(hex8(~mask)) | \(hex8(value & mask))"
         case .log(let prefix): "log prefix \"\(sanitizedComment(prefix))\" level notice"
         case .notrack: "notrack"
+        case .masquerade: "masquerade"
+        case .snat(let address): "snat to \(address)"
         }
     }
 

@@ -1,3 +1,5 @@
+public import CanalModel
+
 /// What a rule does when it matches.
 public enum RuleAction: Sendable, Hashable {
     /// Accept the packet (ends this table's traversal for the hook).
@@ -18,6 +20,10 @@ public enum RuleAction: Sendable, Hashable {
     case log(prefix: String)
     /// Exempt the packet from connection tracking (raw table only); non-terminal.
     case notrack
+    /// Rewrite the source to the outgoing interface's address (nat table, `POSTROUTING` only).
+    case masquerade
+    /// Rewrite the source to `address` (nat table, `POSTROUTING` only).
+    case snat(IPAddress)
 
     /// Set all of `bits`.
     public static func setMarkBits(_ bits: UInt32) -> RuleAction { .setMark(value: bits, mask: bits) }
@@ -84,7 +90,7 @@ public struct KernelChainHooks: Sendable, Hashable {
 
 /// The netfilter table a ``Table`` programs.
 public enum TableName: String, Sendable, Hashable, CaseIterable {
-    case filter, mangle, raw
+    case filter, mangle, raw, nat
 
     /// The kernel's built-in chains of the table and, for nftables base chains, their hooks.
     var kernelChains: [(name: String, hook: String)] {
@@ -94,15 +100,25 @@ public enum TableName: String, Sendable, Hashable, CaseIterable {
             [("PREROUTING", "prerouting"), ("INPUT", "input"), ("FORWARD", "forward"), ("OUTPUT", "output"),
              ("POSTROUTING", "postrouting")]
         case .raw: [("PREROUTING", "prerouting"), ("OUTPUT", "output")]
+        case .nat: [("PREROUTING", "prerouting"), ("INPUT", "input"), ("OUTPUT", "output"), ("POSTROUTING", "postrouting")]
         }
     }
 
-    /// The nftables priority keyword of the table's base chains.
-    var nftPriority: String {
+    /// The nftables type and priority of the table's base chain on `hook`.
+    func nftBaseChain(hook: String) -> (type: String, priority: String) {
         switch self {
-        case .filter: "filter"
-        case .mangle: "mangle"
-        case .raw: "raw"
+        case .filter: ("filter", "filter")
+        case .mangle: ("filter", "mangle")
+        case .raw: ("filter", "raw")
+        case .nat:
+            // The standard names exist only for the hooks they belong to (dstnat: prerouting,
+            // srcnat: postrouting); output and input take iptables' nat priorities by number.
+            switch hook {
+            case "prerouting": ("nat", "dstnat")
+            case "postrouting": ("nat", "srcnat")
+            case "output": ("nat", "-100")
+            default: ("nat", "100")
+            }
         }
     }
 }
