@@ -166,7 +166,7 @@ let package = Package(
         .testTarget(
             name: "CanalKubernetesTests",
             dependencies: ["CanalKubernetes", "CanalModel", "CanalManifest", "CanalSelector"],
-            resources: [.copy("Golden")],
+            exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -213,10 +213,12 @@ public struct KubernetesConverter: Sendable, Hashable {
     ///   `cni.projectcalico.org/floatingIPs`, `allowSpoofedSourcePrefixes` from
     ///   `cni.projectcalico.org/allowedSourcePrefixes`.
     ///
-    /// - Throws: ``KubernetesError``: ``KubernetesError/Code/invalid`` for an invalid pod, an
-    ///   address or annotation that does not parse.
+    /// The pod is taken as the API server holds it (``KubernetesObject/decode(_:defaultNamespace:)``
+    /// checks it); as in Calico, names are not checked again here.
+    ///
+    /// - Throws: ``KubernetesError``: ``KubernetesError/Code/invalid`` for an address or annotation
+    ///   that does not parse, ``KubernetesError/Code/unconvertible`` when the endpoint cannot be named.
     public func workloadEndpoint(for pod: KubernetesPod) throws(KubernetesError) -> WorkloadEndpoint? {
-        try KubernetesValidation.validate(.pod(pod))
         guard Self.workloadEndpointAbsence(pod) == nil else { return nil }
         let meta = pod.metadata
         let namespace = meta.namespace ?? "default"
@@ -286,7 +288,8 @@ public struct KubernetesConverter: Sendable, Hashable {
             for port in container.ports ?? [] {
                 let name = port.name ?? ""
                 let hostPort = port.hostPort ?? 0
-                guard port.containerPort != 0, hostPort != 0 || !name.isEmpty else { continue }
+                guard port.containerPort != 0, hostPort != 0 || !name.isEmpty,
+                      let number = UInt16(exactly: port.containerPort), let host = UInt16(exactly: hostPort) else { continue }
                 let proto: ProtocolValue
                 switch port.protocol ?? "TCP" {
                 case "TCP", "": proto = .tcp
@@ -294,8 +297,7 @@ public struct KubernetesConverter: Sendable, Hashable {
                 case "SCTP": proto = .sctp
                 default: continue
                 }
-                ports.append(WorkloadEndpointPort(name: name, protocol: proto, port: UInt16(port.containerPort),
-                                                  hostPort: UInt16(hostPort), hostIP: port.hostIP ?? ""))
+                ports.append(WorkloadEndpointPort(name: name, protocol: proto, port: number, hostPort: host, hostIP: port.hostIP ?? ""))
             }
         }
 
