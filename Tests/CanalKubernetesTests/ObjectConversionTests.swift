@@ -96,7 +96,7 @@ struct ObjectConversionTests {
         #expect(try converter.workloadEndpoint(for: aws)?.spec.ipNetworks == ["192.168.0.1/32"])
         for phase in ["Succeeded", "Failed", "Completed"] {
             let done = KubernetesPod(metadata: ObjectMeta(name: "p", namespace: "d"), spec: .init(nodeName: "n"), status: .init(phase: phase, podIP: "192.168.0.1"))
-            #expect(try converter.workloadEndpoint(for: done)?.spec.ipNetworks == [])
+            #expect(try converter.workloadEndpoint(for: done)?.spec.ipNetworks == nil)
         }
         #expect(try converter.workloadEndpoint(for: KubernetesPod(metadata: ObjectMeta(name: "p", namespace: "d"))) == nil)
         #expect(try converter.workloadEndpoint(for: KubernetesPod(metadata: ObjectMeta(name: "p", namespace: "d"), spec: .init(nodeName: "n", hostNetwork: true))) == nil)

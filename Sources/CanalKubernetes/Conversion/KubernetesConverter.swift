@@ -304,7 +304,7 @@ public struct KubernetesConverter: Sendable, Hashable {
         var spec = WorkloadEndpointSpec(
             orchestrator: "k8s", node: pod.spec.nodeName, pod: podName, endpoint: "eth0",
             serviceAccountName: serviceAccount.isEmpty ? nil : serviceAccount,
-            ipNetworks: addresses.map(\.description), ipNATs: nats.isEmpty ? nil : nats,
+            ipNetworks: addresses.isEmpty ? nil : addresses.map(\.description), ipNATs: nats.isEmpty ? nil : nats,
             profiles: profiles, interfaceName: interfaceName(namespace: namespace, pod: podName),
             ports: ports.isEmpty ? nil : ports, allowSpoofedSourcePrefixes: spoofed.isEmpty ? nil : spoofed)
         if let id = annotations["cni.projectcalico.org/containerID"], !id.isEmpty { spec.containerID = id }
