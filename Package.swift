@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "CanalBGP", targets: ["CanalBGP"]),
         .library(name: "CanalIPAM", targets: ["CanalIPAM"]),
         .library(name: "CanalCNI", targets: ["CanalCNI"]),
+        .library(name: "CanalKubernetes", targets: ["CanalKubernetes"]),
         .library(name: "CanalAgent", targets: ["CanalAgent"]),
         .library(name: "CanalTesting", targets: ["CanalTesting"]),
         .executable(name: "canalctl", targets: ["canalctl"]),
@@ -66,6 +67,8 @@ let package = Package(
         ),
         // Policy → dataplane: rule-set IR, Felix naming, iptables/ipset/nft renderers. Pure, no I/O.
         .target(name: "CanalPolicy", dependencies: ["CanalModel", "CanalSelector"], swiftSettings: swiftSettings),
+        // Kubernetes NetworkPolicy, Namespace, ServiceAccount and Pod → Calico, as libcalico-go and kube-controllers. Pure, no I/O.
+        .target(name: "CanalKubernetes", dependencies: ["CanalModel", "CanalSelector"], swiftSettings: swiftSettings),
         // BGP resources and block affinities → one node's BIRD 2 configuration. Pure, no I/O.
         .target(name: "CanalBGP", dependencies: ["CanalModel", "CanalSelector"], swiftSettings: swiftSettings),
         // Calico block IPAM and flannel subnet leases on the datastore.
@@ -109,7 +112,7 @@ let package = Package(
             name: "canalctl",
             dependencies: [
                 "CanalModel", "CanalManifest", "CanalSelector", "CanalDatastore", "CanalPolicy", "CanalBGP", "CanalIPAM",
-                "CanalToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CanalKubernetes", "CanalToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Examples/canalctl",
             swiftSettings: swiftSettings
@@ -176,7 +179,13 @@ let package = Package(
         ),
         .testTarget(
             name: "CanalPolicyTests",
-            dependencies: ["CanalPolicy", "CanalTesting", "CanalModel", "CanalSelector", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["CanalPolicy", "CanalTesting", "CanalModel", "CanalSelector", "CanalKubernetes", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CanalKubernetesTests",
+            dependencies: ["CanalKubernetes", "CanalModel", "CanalManifest", "CanalSelector"],
+            exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

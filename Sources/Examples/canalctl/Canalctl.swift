@@ -9,7 +9,7 @@ struct Canalctl: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ValidateCommand.self, SelectorCommand.self, CreateCommand.self, ApplyCommand.self, ReplaceCommand.self, DeleteCommand.self,
-            GetCommand.self, PolicyCommand.self, BGPCommand.self, IpamCommand.self, FlannelCommand.self,
+            GetCommand.self, PolicyCommand.self, BGPCommand.self, IpamCommand.self, FlannelCommand.self, KubernetesCommand.self,
         ]
     )
 }
